@@ -1,0 +1,186 @@
+//! Palindromic integrators for isokinetic dynamics (ALGORITHMS.md §1.4).
+//!
+//! A coefficient list `[c₀, c₁, …, c_{2m}]` alternates momentum updates (even
+//! index, [`esh_update`]) and position updates (odd index). The first
+//! momentum update reuses the gradient of the previous step's last position
+//! (first-same-as-last), so a step costs `m` gradient evaluations.
+//!
+//! [`Stepper`] runs one step as a small resumable machine, because in the
+//! reverse-communication API the caller evaluates each gradient between two
+//! calls: `begin` performs `c₀, c₁` and `resume(k)` performs `c_{2k}` (and
+//! `c_{2k+1}` when more stages remain). Each momentum update is fused with the
+//! position update that follows it.
+
+use super::esh::{esh_update, KineticForm, NonFinite};
+use crate::real::Real;
+use crate::simd::{Diag, Drift};
+
+/// The integrator of the isokinetic dynamics.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+#[repr(u32)]
+pub enum Integrator {
+    /// `[½, 1, ½]`: 1 gradient per step, 2nd order.
+    VelocityVerlet = 0,
+    /// Minimal-norm 2nd-order scheme, `[b₁, ½, 1−2b₁, ½, b₁]`: 2 gradients per step. The default.
+    #[default]
+    McLachlan = 1,
+    /// 4th order, 3 gradients per step.
+    Yoshida = 2,
+    /// Omelyan's 11-stage 4th-order scheme, 5 gradients per step.
+    Omelyan = 3,
+}
+
+const VV: [f64; 3] = [0.5, 1.0, 0.5];
+const MCL_B1: f64 = 0.1931833275037836;
+const MCLACHLAN: [f64; 5] = [MCL_B1, 0.5, 1.0 - 2.0 * MCL_B1, 0.5, MCL_B1];
+const YOS_B1: f64 = 0.11888010966548;
+const YOS_A1: f64 = 0.29619504261126;
+const YOS_B2: f64 = 0.5 - YOS_B1;
+const YOS_A2: f64 = 1.0 - 2.0 * YOS_A1;
+const YOSHIDA: [f64; 7] = [YOS_B1, YOS_A1, YOS_B2, YOS_A2, YOS_B2, YOS_A1, YOS_B1];
+const OME_B1: f64 = 0.08398315262876693;
+const OME_A1: f64 = 0.2539785108410595;
+const OME_B2: f64 = 0.6822365335719091;
+const OME_A2: f64 = -0.03230286765269967;
+const OME_B3: f64 = 0.5 - OME_B1 - OME_B2;
+const OME_A3: f64 = 1.0 - 2.0 * (OME_A1 + OME_A2);
+const OMELYAN: [f64; 11] = [OME_B1, OME_A1, OME_B2, OME_A2, OME_B3, OME_A3, OME_B3, OME_A2, OME_B2, OME_A1, OME_B1];
+
+impl Integrator {
+    /// All integrators, in discriminant order.
+    pub const ALL: [Integrator; 4] = [Self::VelocityVerlet, Self::McLachlan, Self::Yoshida, Self::Omelyan];
+
+    /// The coefficient list, momentum first.
+    pub const fn coefficients(self) -> &'static [f64] {
+        match self {
+            Self::VelocityVerlet => &VV,
+            Self::McLachlan => &MCLACHLAN,
+            Self::Yoshida => &YOSHIDA,
+            Self::Omelyan => &OMELYAN,
+        }
+    }
+
+    /// Gradient evaluations per step (number of position stages).
+    pub const fn grads_per_step(self) -> u32 {
+        ((self.coefficients().len() - 1) / 2) as u32
+    }
+
+    /// Order of accuracy of the integrator (energy error per step ∝ εᵒʳᵈᵉʳ⁺¹
+    /// locally, ∝ εᵒʳᵈᵉʳ globally).
+    pub const fn order(self) -> u32 {
+        match self {
+            Self::VelocityVerlet | Self::McLachlan => 2,
+            Self::Yoshida | Self::Omelyan => 4,
+        }
+    }
+
+    /// The integrator with discriminant `v`, if any.
+    pub const fn from_u32(v: u32) -> Option<Self> {
+        match v {
+            0 => Some(Self::VelocityVerlet),
+            1 => Some(Self::McLachlan),
+            2 => Some(Self::Yoshida),
+            3 => Some(Self::Omelyan),
+            _ => None,
+        }
+    }
+
+    /// The BlackJAX-style name (`velocity_verlet`, `mclachlan`, `yoshida`, `omelyan`).
+    pub const fn name(self) -> &'static str {
+        match self {
+            Self::VelocityVerlet => "velocity_verlet",
+            Self::McLachlan => "mclachlan",
+            Self::Yoshida => "yoshida",
+            Self::Omelyan => "omelyan",
+        }
+    }
+
+    /// Parses [`Integrator::name`].
+    pub fn from_name(s: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|i| i.name() == s)
+    }
+}
+
+/// What the step needs next after a momentum update.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum StageOutcome {
+    /// A position update was made: evaluate the gradient there; `stage` is
+    /// its 1-based index within the step.
+    NeedGradient { stage: u32 },
+    /// The last momentum update of the step is done.
+    Done,
+}
+
+/// One integrator step over borrowed buffers (see the module docs).
+pub struct Stepper<'a, T: Real, D: Diag<T>> {
+    /// Momentum (any norm on input; normalised by the first update).
+    pub u: &'a mut [T],
+    /// Preconditioner.
+    pub s: D,
+    /// Step size ε.
+    pub eps: T,
+    /// `d − 1`.
+    pub dm1: T,
+    pub form: KineticForm,
+    pub integrator: Integrator,
+}
+
+impl<'a, T: Real, D: Diag<T>> Stepper<'a, T, D> {
+    #[inline]
+    fn coef(&self, i: usize) -> T {
+        let c = self.integrator.coefficients();
+        T::from_f64(if i < c.len() { c[i] } else { 0.0 })
+    }
+
+    /// Momentum update `c₀` with the gradient `g` at `x_src`, then the first
+    /// position update `x ← x_src + c₁ ε s⊙u`. Returns the kinetic change;
+    /// the next gradient is needed at `x` (stage 1).
+    pub fn begin(&mut self, g: &[T], x_src: &[T], x: &mut [T]) -> Result<T, NonFinite> {
+        let h = self.coef(1) * self.eps;
+        let t = self.coef(0) * self.eps;
+        let out = esh_update(self.u, g, self.s, t, self.dm1, self.form, Some(Drift { x_src: Some(x_src), x, h }))?;
+        Ok(out.dk)
+    }
+
+    /// After the gradient of stage `k` (1-based) was written to `g`: momentum
+    /// update `c_{2k}`, then, if stages remain, the position update
+    /// `c_{2k+1}` in place on `x`. Returns the kinetic change and what comes next.
+    pub fn resume(&mut self, k: u32, g: &[T], x: &mut [T]) -> Result<(T, StageOutcome), NonFinite> {
+        let m = self.integrator.grads_per_step();
+        let k = if k == 0 { 1 } else { k };
+        let t = self.coef(2 * k as usize) * self.eps;
+        if k < m {
+            let h = self.coef(2 * k as usize + 1) * self.eps;
+            let out = esh_update(self.u, g, self.s, t, self.dm1, self.form, Some(Drift { x_src: None, x, h }))?;
+            Ok((out.dk, StageOutcome::NeedGradient { stage: k + 1 }))
+        } else {
+            let out = esh_update(self.u, g, self.s, t, self.dm1, self.form, None)?;
+            Ok((out.dk, StageOutcome::Done))
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn coefficients_are_palindromic_and_consistent() {
+        for i in Integrator::ALL {
+            let c = i.coefficients();
+            assert_eq!(c.len() % 2, 1);
+            for k in 0..c.len() {
+                assert!((c[k] - c[c.len() - 1 - k]).abs() < 1e-15, "{i:?}");
+            }
+            // Momentum and position coefficients each sum to one full step.
+            let b: f64 = c.iter().step_by(2).sum();
+            let a: f64 = c.iter().skip(1).step_by(2).sum();
+            assert!((a - 1.0).abs() < 1e-13 && (b - 1.0).abs() < 1e-13, "{i:?}: {a} {b}");
+            assert_eq!(Integrator::from_u32(i as u32), Some(i));
+            assert_eq!(Integrator::from_name(i.name()), Some(i));
+        }
+        assert_eq!(Integrator::from_u32(4), None);
+        assert_eq!(Integrator::McLachlan.grads_per_step(), 2);
+        assert_eq!(Integrator::Omelyan.grads_per_step(), 5);
+    }
+}

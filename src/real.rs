@@ -1,0 +1,253 @@
+//! The `Real` trait: the one abstraction that lets every algorithm in smile be
+//! written once and run in `f32` and `f64`.
+//!
+//! A `Real` knows its SIMD lane type (`wide::f32x8` / `wide::f64x4`: 256 bits,
+//! one AVX register, two SSE/NEON registers on narrower machines) and the
+//! scalar special functions the samplers need, taken from `libm` so they exist
+//! in `no_std`.
+
+use core::fmt::Debug;
+use core::ops::{Add, AddAssign, Div, Mul, MulAssign, Neg, Sub, SubAssign};
+use wide::{f32x8, f64x4};
+
+/// A floating-point scalar smile can sample in: `f32` or `f64`.
+///
+/// Sealed in spirit: the kernels assume IEEE-754 semantics, so only the two
+/// primitive float types implement it.
+pub trait Real:
+    Copy
+    + Default
+    + Debug
+    + PartialOrd
+    + Send
+    + Sync
+    + 'static
+    + Add<Output = Self>
+    + Sub<Output = Self>
+    + Mul<Output = Self>
+    + Div<Output = Self>
+    + Neg<Output = Self>
+    + AddAssign
+    + SubAssign
+    + MulAssign
+{
+    /// SIMD vector of `LANES` values.
+    type V: Copy
+        + Add<Output = Self::V>
+        + Sub<Output = Self::V>
+        + Mul<Output = Self::V>
+        + Div<Output = Self::V>;
+    /// Number of values in one `V`.
+    const LANES: usize;
+    /// Name used in reports and C symbols (`"f32"` / `"f64"`).
+    const NAME: &'static str;
+    /// Machine epsilon.
+    const EPSILON: Self;
+    const ZERO: Self;
+    const ONE: Self;
+    const INFINITY: Self;
+
+    fn splat(self) -> Self::V;
+    /// Loads `LANES` values; `s.len()` must equal `LANES` (the kernels only
+    /// pass `chunks_exact` chunks, so the check folds away).
+    fn vload(s: &[Self]) -> Self::V;
+    /// Stores `LANES` values into `s` (`s.len() == LANES`).
+    fn vstore(v: Self::V, s: &mut [Self]);
+    /// Unaligned load of `LANES` values starting at `p`.
+    ///
+    /// # Safety
+    /// `p .. p + LANES` must be readable.
+    unsafe fn vread(p: *const Self) -> Self::V;
+    /// Unaligned store of `LANES` values starting at `p`.
+    ///
+    /// # Safety
+    /// `p .. p + LANES` must be writable.
+    unsafe fn vwrite(v: Self::V, p: *mut Self);
+    /// Horizontal sum of the lanes.
+    fn vsum(v: Self::V) -> Self;
+    /// `a * b + c`, fused where the target has FMA.
+    fn vfma(a: Self::V, b: Self::V, c: Self::V) -> Self::V;
+    /// Lane-wise natural logarithm (vectorised polynomial, ~1 ulp).
+    fn vln(v: Self::V) -> Self::V;
+    /// Lane-wise `(sin, cos)`.
+    fn vsin_cos(v: Self::V) -> (Self::V, Self::V);
+    fn vsqrt(v: Self::V) -> Self::V;
+
+    fn from_f64(x: f64) -> Self;
+    fn to_f64(self) -> f64;
+    fn from_usize(n: usize) -> Self;
+    fn sqrt(self) -> Self;
+    fn exp(self) -> Self;
+    fn expm1(self) -> Self;
+    fn ln(self) -> Self;
+    fn ln1p(self) -> Self;
+    fn powf(self, e: Self) -> Self;
+    fn abs(self) -> Self;
+    fn is_finite(self) -> bool;
+    fn max(self, o: Self) -> Self;
+    fn min(self, o: Self) -> Self;
+    /// `n` uniform values in (0, 1] from one 64-bit random word, `n = 64 / mantissa bits`
+    /// rounded down (2 for `f32`, 1 for `f64`), written to `out[..n]`; returns `n`.
+    #[inline(always)]
+    fn uniforms_from_u64(w: u64, out: &mut [Self; 2]) -> usize {
+        // (k + 1)·2^-bits lies in (0, 1] and is exact in Self: never 0, so ln(u) is finite.
+        if Self::LANES == 8 {
+            let scale = 1.0 / (1u64 << 24) as f64;
+            out[0] = Self::from_f64((((w >> 40) + 1) as f64) * scale);
+            out[1] = Self::from_f64(((((w >> 8) & 0xFF_FFFF) + 1) as f64) * scale);
+            2
+        } else {
+            out[0] = Self::from_f64((((w >> 11) + 1) as f64) * (1.0 / (1u64 << 53) as f64));
+            1
+        }
+    }
+}
+
+macro_rules! impl_real {
+    ($t:ty, $v:ty, $lanes:expr, $name:expr,
+     sqrt = $sqrt:path, exp = $exp:path, expm1 = $expm1:path, ln = $ln:path,
+     ln1p = $ln1p:path, pow = $pow:path, fabs = $fabs:path) => {
+        impl Real for $t {
+            type V = $v;
+            const LANES: usize = $lanes;
+            const NAME: &'static str = $name;
+            const EPSILON: Self = <$t>::EPSILON;
+            const ZERO: Self = 0.0;
+            const ONE: Self = 1.0;
+            const INFINITY: Self = <$t>::INFINITY;
+
+            #[inline(always)]
+            fn splat(self) -> $v {
+                <$v>::splat(self)
+            }
+            #[inline(always)]
+            fn vload(s: &[Self]) -> $v {
+                match <[$t; $lanes]>::try_from(s) {
+                    Ok(a) => <$v>::new(a),
+                    Err(_) => <$v>::splat(0.0),
+                }
+            }
+            #[inline(always)]
+            fn vstore(v: $v, s: &mut [Self]) {
+                if let Ok(a) = <&mut [$t; $lanes]>::try_from(s) {
+                    *a = v.to_array();
+                }
+            }
+            #[inline(always)]
+            unsafe fn vread(p: *const Self) -> $v {
+                <$v>::new(core::ptr::read_unaligned(p as *const [$t; $lanes]))
+            }
+            #[inline(always)]
+            unsafe fn vwrite(v: $v, p: *mut Self) {
+                core::ptr::write_unaligned(p as *mut [$t; $lanes], v.to_array())
+            }
+            #[inline(always)]
+            fn vsum(v: $v) -> Self {
+                v.reduce_add()
+            }
+            #[inline(always)]
+            fn vfma(a: $v, b: $v, c: $v) -> $v {
+                a.mul_add(b, c)
+            }
+            #[inline(always)]
+            fn vln(v: $v) -> $v {
+                v.ln()
+            }
+            #[inline(always)]
+            fn vsin_cos(v: $v) -> ($v, $v) {
+                v.sin_cos()
+            }
+            #[inline(always)]
+            fn vsqrt(v: $v) -> $v {
+                v.sqrt()
+            }
+            #[inline(always)]
+            fn from_f64(x: f64) -> Self {
+                x as $t
+            }
+            #[inline(always)]
+            fn to_f64(self) -> f64 {
+                self as f64
+            }
+            #[inline(always)]
+            fn from_usize(n: usize) -> Self {
+                n as $t
+            }
+            #[inline(always)]
+            fn sqrt(self) -> Self {
+                $sqrt(self)
+            }
+            #[inline(always)]
+            fn exp(self) -> Self {
+                $exp(self)
+            }
+            #[inline(always)]
+            fn expm1(self) -> Self {
+                $expm1(self)
+            }
+            #[inline(always)]
+            fn ln(self) -> Self {
+                $ln(self)
+            }
+            #[inline(always)]
+            fn ln1p(self) -> Self {
+                $ln1p(self)
+            }
+            #[inline(always)]
+            fn powf(self, e: Self) -> Self {
+                $pow(self, e)
+            }
+            #[inline(always)]
+            fn abs(self) -> Self {
+                $fabs(self)
+            }
+            #[inline(always)]
+            fn is_finite(self) -> bool {
+                <$t>::is_finite(self)
+            }
+            #[inline(always)]
+            fn max(self, o: Self) -> Self {
+                if self > o || o.is_nan() { self } else { o }
+            }
+            #[inline(always)]
+            fn min(self, o: Self) -> Self {
+                if self < o || o.is_nan() { self } else { o }
+            }
+        }
+    };
+}
+
+impl_real!(f32, f32x8, 8, "f32",
+    sqrt = libm::sqrtf, exp = libm::expf, expm1 = libm::expm1f, ln = libm::logf,
+    ln1p = libm::log1pf, pow = libm::powf, fabs = libm::fabsf);
+impl_real!(f64, f64x4, 4, "f64",
+    sqrt = libm::sqrt, exp = libm::exp, expm1 = libm::expm1, ln = libm::log,
+    ln1p = libm::log1p, pow = libm::pow, fabs = libm::fabs);
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn uniforms_are_in_open_closed_unit_interval() {
+        let mut o = [0f32; 2];
+        assert_eq!(f32::uniforms_from_u64(0, &mut o), 2);
+        assert!(o[0] > 0.0 && o[1] > 0.0);
+        f32::uniforms_from_u64(u64::MAX, &mut o);
+        assert_eq!(o, [1.0, 1.0]);
+        let mut p = [0f64; 2];
+        assert_eq!(f64::uniforms_from_u64(0, &mut p), 1);
+        assert!(p[0] > 0.0);
+        f64::uniforms_from_u64(u64::MAX, &mut p);
+        assert_eq!(p[0], 1.0);
+    }
+
+    #[test]
+    fn load_store_roundtrip() {
+        let a = [1.0f64, 2.0, 3.0, 4.0];
+        let mut b = [0.0f64; 4];
+        f64::vstore(f64::vload(&a), &mut b);
+        assert_eq!(a, b);
+        assert_eq!(f64::vsum(f64::vload(&a)), 10.0);
+    }
+}

@@ -1,0 +1,579 @@
+//! Full-batch MCLMC (ALGORITHMS.md §1.5–§1.7, §1.10): BlackJAX's
+//! O(ε/2)–integrator–O(ε/2) step with partial refresh, over caller-owned
+//! memory, driven by ask/tell.
+//!
+//! Memory: the caller provides one slice of [`Mclmc::workspace_len`]`(d)` =
+//! `6d` values, laid out as `[x₀ | x₁ | g₀ | g₁ | u | s]`. Positions and
+//! gradients are double-buffered: a step writes its proposal into the half
+//! that is not current, so rejecting a step is a flag flip, not a copy.
+//! All scalar state, the random stream included, is the plain `Copy` struct
+//! [`MclmcState`]; state + workspace is a complete checkpoint.
+//!
+//! Guardrails: a non-finite log density, gradient, kinetic or energy change,
+//! or `|ΔE|` above `max_energy_change`, rejects the step: position, log
+//! density and gradient stay those of the last accepted state, a fresh
+//! uniformly random momentum is drawn, the step reports `ΔE = ΔK = 0` and the
+//! divergence counter grows. A NaN at stage 1 ends the step at once (no
+//! further evaluations are requested). Unlike BlackJAX, the rejected step's
+//! refresh noise is not drawn, so the stream after a divergence differs from
+//! BlackJAX's; the distribution of the chain does not.
+
+use crate::dynamics::{partial_refresh, random_direction, refresh_scale, Integrator, KineticForm, StageOutcome, Stepper};
+use crate::error::Error;
+use crate::real::Real;
+use crate::rng::Rng;
+use crate::samplers::request::{Divergence, LogDensity, Progress, Request, RequestKind, StepInfo};
+use crate::simd::{norm_sq, Diag, Identity};
+
+/// Settings of an MCLMC chain.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct MclmcConfig<T> {
+    /// Step size ε (finite, > 0).
+    pub step_size: T,
+    /// Momentum decoherence length L (> 0); `+∞` disables the partial refresh
+    /// (deterministic isokinetic dynamics).
+    pub decoherence_length: T,
+    /// Reject steps with `|ΔE|` above this (> 0); `+∞` (the default) disables
+    /// the check. BlackJAX's `sqrt(d · ratio · desired_energy_var)` is one choice.
+    pub max_energy_change: T,
+    pub integrator: Integrator,
+}
+
+impl<T: Real> MclmcConfig<T> {
+    /// BlackJAX's untuned starting point for dimension `d`: `ε = 0.25√d`,
+    /// `L = √d`, McLachlan, no energy cutoff.
+    pub fn for_dim(d: usize) -> Self {
+        let sd = T::from_usize(d).sqrt();
+        MclmcConfig {
+            step_size: T::from_f64(0.25) * sd,
+            decoherence_length: sd,
+            max_energy_change: T::INFINITY,
+            integrator: Integrator::McLachlan,
+        }
+    }
+
+    /// Checks every field.
+    pub fn validate(&self) -> Result<(), Error> {
+        if !(self.step_size > T::ZERO && self.step_size.is_finite()) {
+            return Err(Error::InvalidStepSize);
+        }
+        if !(self.decoherence_length > T::ZERO) {
+            return Err(Error::InvalidDecoherenceLength);
+        }
+        if !(self.max_energy_change > T::ZERO) {
+            return Err(Error::InvalidSetting);
+        }
+        Ok(())
+    }
+}
+
+const PHASE_NEED_INIT: u32 = 0;
+const PHASE_IDLE: u32 = 1;
+const PHASE_IN_STEP: u32 = 2;
+
+/// All scalar state of an MCLMC chain: plain data (integers and floats only,
+/// so any bit pattern can be checked by [`Mclmc::from_parts`]).
+#[derive(Clone, Copy, Debug, PartialEq)]
+#[repr(C)]
+pub struct MclmcState<T> {
+    dim: u64,
+    step_size: T,
+    decoherence_length: T,
+    max_energy_change: T,
+    integrator: u32,
+    precond: u32,
+    phase: u32,
+    /// Which half of the double buffers holds the accepted state (0 or 1).
+    cur: u32,
+    /// Position stage awaiting its gradient while `phase == IN_STEP`.
+    stage: u32,
+    _pad: u32,
+    rng: Rng,
+    logp: T,
+    logp_new: T,
+    /// `‖u‖²` of the (unnormalised) momentum buffer.
+    uu: T,
+    /// Kinetic change accumulated by the step in progress.
+    dk: T,
+    steps: u64,
+    grad_evals: u64,
+    divergences: u64,
+}
+
+impl<T: Real> MclmcState<T> {
+    /// Dimension of the chain.
+    pub fn dim(&self) -> usize {
+        self.dim as usize
+    }
+    /// Steps completed.
+    pub fn steps(&self) -> u64 {
+        self.steps
+    }
+    /// Evaluations of the log density made so far.
+    pub fn grad_evals(&self) -> u64 {
+        self.grad_evals
+    }
+    /// Rejected steps so far.
+    pub fn divergences(&self) -> u64 {
+        self.divergences
+    }
+    /// Current settings.
+    pub fn config(&self) -> MclmcConfig<T> {
+        MclmcConfig {
+            step_size: self.step_size,
+            decoherence_length: self.decoherence_length,
+            max_energy_change: self.max_energy_change,
+            integrator: Integrator::from_u32(self.integrator).unwrap_or_default(),
+        }
+    }
+
+    fn validate(&self, ws_len: usize) -> Result<(), Error> {
+        let d = self.dim as usize;
+        if d < 2 || self.dim > (usize::MAX / 8) as u64 {
+            return Err(Error::InvalidState);
+        }
+        if ws_len != Mclmc::<T>::workspace_len(d) {
+            return Err(Error::BufferLength);
+        }
+        self.config().validate().map_err(|_| Error::InvalidState)?;
+        let ok = Integrator::from_u32(self.integrator).is_some()
+            && self.precond <= 1
+            && self.phase <= PHASE_IN_STEP
+            && self.cur <= 1
+            && (self.phase != PHASE_IN_STEP
+                || (self.stage >= 1 && self.stage <= Integrator::from_u32(self.integrator).map_or(0, |i| i.grads_per_step())));
+        if ok {
+            Ok(())
+        } else {
+            Err(Error::InvalidState)
+        }
+    }
+}
+
+/// An MCLMC chain over a caller-provided workspace.
+#[derive(Debug)]
+pub struct Mclmc<'a, T: Real> {
+    st: MclmcState<T>,
+    ws: &'a mut [T],
+}
+
+struct Parts<'b, T> {
+    x_cur: &'b mut [T],
+    x_new: &'b mut [T],
+    g_cur: &'b mut [T],
+    g_new: &'b mut [T],
+    u: &'b mut [T],
+    s: &'b mut [T],
+}
+
+impl<'a, T: Real> Mclmc<'a, T> {
+    /// Number of `T` values the workspace must hold for dimension `d`: `6d`.
+    pub const fn workspace_len(d: usize) -> usize {
+        6 * d
+    }
+
+    /// A chain in dimension `x0.len()` starting at `x0`, with settings `cfg`
+    /// and random stream `Rng::new(seed, stream)`; the momentum starts as a
+    /// random direction and the preconditioner as the identity. The first
+    /// `ask()` requests the log density at `x0`.
+    ///
+    /// Errors: `DimensionTooSmall` (d < 2), `BufferLength` (workspace is not
+    /// `6d`), the errors of [`MclmcConfig::validate`], `InvalidValue` (x0 not finite).
+    pub fn new(cfg: MclmcConfig<T>, x0: &[T], workspace: &'a mut [T], seed: u64, stream: u64) -> Result<Self, Error> {
+        let d = x0.len();
+        if d < 2 {
+            return Err(Error::DimensionTooSmall);
+        }
+        if workspace.len() != Self::workspace_len(d) {
+            return Err(Error::BufferLength);
+        }
+        cfg.validate()?;
+        if !x0.iter().all(|v| v.is_finite()) {
+            return Err(Error::InvalidValue);
+        }
+        let mut st = MclmcState {
+            dim: d as u64,
+            step_size: cfg.step_size,
+            decoherence_length: cfg.decoherence_length,
+            max_energy_change: cfg.max_energy_change,
+            integrator: cfg.integrator as u32,
+            precond: 0,
+            phase: PHASE_NEED_INIT,
+            cur: 0,
+            stage: 0,
+            _pad: 0,
+            rng: Rng::new(seed, stream),
+            logp: T::ZERO,
+            logp_new: T::ZERO,
+            uu: T::ZERO,
+            dk: T::ZERO,
+            steps: 0,
+            grad_evals: 0,
+            divergences: 0,
+        };
+        workspace.fill(T::ZERO);
+        workspace[..d].copy_from_slice(x0);
+        workspace[5 * d..].fill(T::ONE);
+        st.uu = random_direction(&mut workspace[4 * d..5 * d], &mut st.rng);
+        Ok(Mclmc { st, ws: workspace })
+    }
+
+    /// Rebuilds a chain from a checkpoint: a state and a workspace holding
+    /// the values they had together. Errors: `BufferLength`, `InvalidState`.
+    pub fn from_parts(state: MclmcState<T>, workspace: &'a mut [T]) -> Result<Self, Error> {
+        state.validate(workspace.len())?;
+        Ok(Mclmc { st: state, ws: workspace })
+    }
+
+    /// The scalar state (copy it, together with the workspace, to checkpoint).
+    pub fn state(&self) -> MclmcState<T> {
+        self.st
+    }
+
+    /// Splits the chain into its state and workspace.
+    pub fn into_parts(self) -> (MclmcState<T>, &'a mut [T]) {
+        (self.st, self.ws)
+    }
+
+    /// Dimension d.
+    pub fn dim(&self) -> usize {
+        self.st.dim as usize
+    }
+
+    fn parts(&mut self) -> Parts<'_, T> {
+        split(self.ws, self.st.dim as usize, self.st.cur)
+    }
+
+    fn cur_range(&self) -> core::ops::Range<usize> {
+        let d = self.st.dim as usize;
+        let o = self.st.cur as usize * d;
+        o..o + d
+    }
+
+    /// Position of the last accepted state.
+    pub fn position(&self) -> &[T] {
+        &self.ws[self.cur_range()]
+    }
+
+    /// Gradient of `log p` at [`position`](Self::position) (valid once initialised).
+    pub fn gradient(&self) -> &[T] {
+        let r = self.cur_range();
+        let d = self.st.dim as usize;
+        &self.ws[2 * d + r.start..2 * d + r.end]
+    }
+
+    /// `log p` at [`position`](Self::position) (valid once initialised).
+    pub fn logdensity(&self) -> T {
+        self.st.logp
+    }
+
+    /// Writes the unit momentum into `out` (length d). Errors: `BufferLength`.
+    pub fn momentum(&self, out: &mut [T]) -> Result<(), Error> {
+        let d = self.st.dim as usize;
+        if out.len() != d {
+            return Err(Error::BufferLength);
+        }
+        let u = &self.ws[4 * d..5 * d];
+        let inv = if self.st.uu > T::ZERO { T::ONE / self.st.uu.sqrt() } else { T::ZERO };
+        for (o, v) in out.iter_mut().zip(u) {
+            *o = *v * inv;
+        }
+        Ok(())
+    }
+
+    /// The diagonal preconditioner `s` (all ones unless set).
+    pub fn preconditioner(&self) -> &[T] {
+        let d = self.st.dim as usize;
+        &self.ws[5 * d..]
+    }
+
+    /// Current settings.
+    pub fn config(&self) -> MclmcConfig<T> {
+        self.st.config()
+    }
+
+    fn idle_or_uninit(&self) -> Result<(), Error> {
+        if self.st.phase == PHASE_IN_STEP {
+            Err(Error::OutOfOrder)
+        } else {
+            Ok(())
+        }
+    }
+
+    /// Changes the settings between steps. Errors: `OutOfOrder` inside a
+    /// step, the errors of [`MclmcConfig::validate`].
+    pub fn set_config(&mut self, cfg: MclmcConfig<T>) -> Result<(), Error> {
+        self.idle_or_uninit()?;
+        cfg.validate()?;
+        self.st.step_size = cfg.step_size;
+        self.st.decoherence_length = cfg.decoherence_length;
+        self.st.max_energy_change = cfg.max_energy_change;
+        self.st.integrator = cfg.integrator as u32;
+        Ok(())
+    }
+
+    /// Sets the momentum direction (normalised internally). Errors:
+    /// `BufferLength`, `InvalidValue` (non-finite or zero), `OutOfOrder`.
+    pub fn set_momentum(&mut self, u: &[T]) -> Result<(), Error> {
+        self.idle_or_uninit()?;
+        let d = self.st.dim as usize;
+        if u.len() != d {
+            return Err(Error::BufferLength);
+        }
+        let uu = norm_sq(u);
+        if !(uu.is_finite() && uu > T::ZERO) {
+            return Err(Error::InvalidValue);
+        }
+        self.ws[4 * d..5 * d].copy_from_slice(u);
+        self.st.uu = uu;
+        Ok(())
+    }
+
+    /// Sets the diagonal preconditioner `s` (velocity `s⊙u`, gradient seen by
+    /// the momentum update `s⊙g`; `s` = posterior standard deviations is the
+    /// usual choice), or removes it with `None`. Errors: `BufferLength`,
+    /// `InvalidValue` (an entry not finite and positive), `OutOfOrder`.
+    pub fn set_preconditioner(&mut self, s: Option<&[T]>) -> Result<(), Error> {
+        self.idle_or_uninit()?;
+        let d = self.st.dim as usize;
+        match s {
+            None => {
+                self.ws[5 * d..].fill(T::ONE);
+                self.st.precond = 0;
+            }
+            Some(s) => {
+                if s.len() != d {
+                    return Err(Error::BufferLength);
+                }
+                if !s.iter().all(|v| v.is_finite() && *v > T::ZERO) {
+                    return Err(Error::InvalidValue);
+                }
+                self.ws[5 * d..].copy_from_slice(s);
+                self.st.precond = 1;
+            }
+        }
+        Ok(())
+    }
+
+    /// Moves the chain to `x` (e.g. a new start); the log density there will
+    /// be requested again. Errors: `BufferLength`, `InvalidValue`, `OutOfOrder`.
+    pub fn set_position(&mut self, x: &[T]) -> Result<(), Error> {
+        self.idle_or_uninit()?;
+        let d = self.st.dim as usize;
+        if x.len() != d {
+            return Err(Error::BufferLength);
+        }
+        if !x.iter().all(|v| v.is_finite()) {
+            return Err(Error::InvalidValue);
+        }
+        let r = self.cur_range();
+        self.ws[r].copy_from_slice(x);
+        self.st.phase = PHASE_NEED_INIT;
+        Ok(())
+    }
+
+    fn request(&mut self) -> Request<'_, T> {
+        let (kind, step, stage) = if self.st.phase == PHASE_NEED_INIT {
+            (RequestKind::Initial, 0, 0)
+        } else {
+            (RequestKind::Stage, self.st.steps + 1, self.st.stage)
+        };
+        let init = self.st.phase == PHASE_NEED_INIT;
+        let p = self.parts();
+        let (x, grad) = if init { (p.x_cur, p.g_cur) } else { (p.x_new, p.g_new) };
+        Request { x, grad, kind, step, stage }
+    }
+
+    /// The next evaluation the chain needs. Starting a step (refresh, first
+    /// momentum and position update) happens here; asking again before
+    /// `tell` returns the same request without further work.
+    pub fn ask(&mut self) -> Request<'_, T> {
+        if self.st.phase == PHASE_IDLE {
+            self.begin_step();
+        }
+        self.request()
+    }
+
+    fn begin_step(&mut self) {
+        let st = &mut self.st;
+        let d = st.dim as usize;
+        let p = split(self.ws, d, st.cur);
+        let half = st.step_size * T::from_f64(0.5);
+        if let Some(nu) = refresh_scale(half, st.decoherence_length, d) {
+            st.uu = partial_refresh(p.u, st.uu, nu, &mut st.rng);
+        }
+        // The preconditioner flag is resolved once per call, not per element:
+        // the kernels are monomorphised for the identity (one d-vector less
+        // traffic) and for a slice.
+        let r = if st.precond == 1 {
+            stepper(st, p.u, &*p.s).begin(p.g_cur, p.x_cur, p.x_new)
+        } else {
+            stepper(st, p.u, Identity).begin(p.g_cur, p.x_cur, p.x_new)
+        };
+        // An error is unreachable for a validated chain (the stored gradient
+        // passed the same checks when it was accepted); if it happened, the
+        // NaN makes the step diverge at the next `tell`.
+        st.dk = r.unwrap_or(T::from_f64(f64::NAN));
+        st.stage = 1;
+        st.phase = PHASE_IN_STEP;
+    }
+
+    /// Hands the log density at the requested point to the chain (the
+    /// gradient must already be in the request's `grad`). A non-finite
+    /// `logp` or gradient is a divergence, reported in the step's info.
+    /// Errors: `OutOfOrder` if no step is in progress and the chain is
+    /// initialised (call `ask` first); `NonFiniteInitialPoint` for a failed
+    /// initial evaluation (the chain stays uninitialised: move it with
+    /// `set_position` or retry).
+    pub fn tell(&mut self, logp: T) -> Result<Progress<T>, Error> {
+        match self.st.phase {
+            PHASE_NEED_INIT => {
+                let p = self.parts();
+                let gg = norm_sq(p.g_cur);
+                if !(logp.is_finite() && gg.is_finite()) {
+                    return Err(Error::NonFiniteInitialPoint);
+                }
+                self.st.logp = logp;
+                self.st.grad_evals += 1;
+                self.st.phase = PHASE_IDLE;
+                Ok(Progress::Initialized)
+            }
+            PHASE_IN_STEP => Ok(self.continue_step(logp)),
+            _ => Err(Error::OutOfOrder),
+        }
+    }
+
+    fn continue_step(&mut self, logp: T) -> Progress<T> {
+        self.st.grad_evals += 1;
+        self.st.logp_new = logp;
+        if !logp.is_finite() || !self.st.dk.is_finite() {
+            return Progress::Step(self.reject(Divergence::NonFinite));
+        }
+        let k = self.st.stage;
+        let st = &mut self.st;
+        let p = split(self.ws, st.dim as usize, st.cur);
+        let outcome = if st.precond == 1 {
+            stepper(st, p.u, &*p.s).resume(k, p.g_new, p.x_new)
+        } else {
+            stepper(st, p.u, Identity).resume(k, p.g_new, p.x_new)
+        };
+        match outcome {
+            Err(_) => Progress::Step(self.reject(Divergence::NonFinite)),
+            Ok((dk, StageOutcome::NeedGradient { stage })) => {
+                self.st.dk += dk;
+                self.st.stage = stage;
+                Progress::NeedEval
+            }
+            Ok((dk, StageOutcome::Done)) => {
+                self.st.dk += dk;
+                Progress::Step(self.finish_step())
+            }
+        }
+    }
+
+    fn finish_step(&mut self) -> StepInfo<T> {
+        let dk = self.st.dk;
+        let de = dk - (self.st.logp_new - self.st.logp);
+        if !(dk.is_finite() && de.is_finite()) {
+            return self.reject(Divergence::NonFinite);
+        }
+        if de.abs() > self.st.max_energy_change {
+            return self.reject(Divergence::EnergyError);
+        }
+        let d = self.st.dim as usize;
+        let half = self.st.step_size * T::from_f64(0.5);
+        let nu = refresh_scale(half, self.st.decoherence_length, d);
+        let st = &mut self.st;
+        let u = &mut self.ws[4 * d..5 * d];
+        if let Some(nu) = nu {
+            st.uu = partial_refresh(u, st.uu, nu, &mut st.rng);
+        } else {
+            // ESH updates leave u normalised; keep the recorded norm exact.
+            st.uu = norm_sq(u);
+        }
+        st.cur ^= 1;
+        st.logp = st.logp_new;
+        st.steps += 1;
+        st.phase = PHASE_IDLE;
+        st.stage = 0;
+        StepInfo {
+            step: st.steps,
+            grad_evals: st.grad_evals,
+            divergences: st.divergences,
+            energy_change: de,
+            kinetic_change: dk,
+            logdensity: st.logp,
+            step_size: st.step_size,
+            divergence: Divergence::None,
+        }
+    }
+
+    fn reject(&mut self, why: Divergence) -> StepInfo<T> {
+        let d = self.st.dim as usize;
+        let st = &mut self.st;
+        st.uu = random_direction(&mut self.ws[4 * d..5 * d], &mut st.rng);
+        st.divergences += 1;
+        st.steps += 1;
+        st.phase = PHASE_IDLE;
+        st.stage = 0;
+        StepInfo {
+            step: st.steps,
+            grad_evals: st.grad_evals,
+            divergences: st.divergences,
+            energy_change: T::ZERO,
+            kinetic_change: T::ZERO,
+            logdensity: st.logp,
+            step_size: st.step_size,
+            divergence: why,
+        }
+    }
+
+    /// Evaluates the initial point with `f` if that is still pending.
+    /// Errors: `NonFiniteInitialPoint`.
+    pub fn init_with<F: LogDensity<T> + ?Sized>(&mut self, f: &mut F) -> Result<(), Error> {
+        if self.st.phase == PHASE_NEED_INIT {
+            let r = self.ask();
+            let lp = f.logp(r.x, r.grad);
+            self.tell(lp)?;
+        }
+        Ok(())
+    }
+
+    /// Runs one whole step with the callback `f` (initialising first if
+    /// needed). Errors: `NonFiniteInitialPoint`.
+    pub fn step_with<F: LogDensity<T> + ?Sized>(&mut self, f: &mut F) -> Result<StepInfo<T>, Error> {
+        self.init_with(f)?;
+        loop {
+            let r = self.ask();
+            let lp = f.logp(r.x, r.grad);
+            if let Progress::Step(info) = self.tell(lp)? {
+                return Ok(info);
+            }
+        }
+    }
+}
+
+/// The six d-vectors of the workspace, with the double buffers resolved.
+fn split<T>(ws: &mut [T], d: usize, cur: u32) -> Parts<'_, T> {
+    let (x, rest) = ws.split_at_mut(2 * d);
+    let (g, rest) = rest.split_at_mut(2 * d);
+    let (u, s) = rest.split_at_mut(d);
+    let (x0, x1) = x.split_at_mut(d);
+    let (g0, g1) = g.split_at_mut(d);
+    if cur == 0 {
+        Parts { x_cur: x0, x_new: x1, g_cur: g0, g_new: g1, u, s }
+    } else {
+        Parts { x_cur: x1, x_new: x0, g_cur: g1, g_new: g0, u, s }
+    }
+}
+
+fn stepper<'u, T: Real, D: Diag<T>>(st: &MclmcState<T>, u: &'u mut [T], s: D) -> Stepper<'u, T, D> {
+    Stepper {
+        u,
+        s,
+        eps: st.step_size,
+        dm1: T::from_usize(st.dim as usize - 1),
+        form: KineticForm::Stable,
+        integrator: Integrator::from_u32(st.integrator).unwrap_or_default(),
+    }
+}

@@ -1,0 +1,9 @@
+//! Samplers: they own the step logic (refresh, guards, counters) and speak
+//! the reverse-communication protocol of [`request`]; the numerics come from
+//! [`crate::dynamics`].
+
+pub mod mclmc;
+pub mod request;
+
+pub use mclmc::{Mclmc, MclmcConfig, MclmcState};
+pub use request::{Divergence, LogDensity, Progress, Request, RequestKind, StepInfo};

@@ -1,0 +1,52 @@
+//! The diagonal preconditioner seen by the kernels: either a slice `s` or the
+//! identity, chosen at compile time so the unpreconditioned path reads one
+//! d-vector less per pass.
+
+use crate::real::Real;
+
+/// A diagonal scaling `s` applied elementwise. Implemented by `&[T]` and by
+/// [`Identity`] (all ones, no memory traffic).
+pub trait Diag<T: Real>: Copy {
+    /// Number of elements available (`usize::MAX` for the identity).
+    fn len(self) -> usize;
+    /// # Safety
+    /// `i + T::LANES <= self.len()`.
+    unsafe fn v(self, i: usize) -> T::V;
+    /// # Safety
+    /// `i < self.len()`.
+    unsafe fn at(self, i: usize) -> T;
+}
+
+/// The identity preconditioner `s = 1`.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Identity;
+
+impl<T: Real> Diag<T> for Identity {
+    #[inline(always)]
+    fn len(self) -> usize {
+        usize::MAX
+    }
+    #[inline(always)]
+    unsafe fn v(self, _i: usize) -> T::V {
+        T::ONE.splat()
+    }
+    #[inline(always)]
+    unsafe fn at(self, _i: usize) -> T {
+        T::ONE
+    }
+}
+
+impl<T: Real> Diag<T> for &[T] {
+    #[inline(always)]
+    fn len(self) -> usize {
+        <[T]>::len(self)
+    }
+    #[inline(always)]
+    unsafe fn v(self, i: usize) -> T::V {
+        T::vread(self.as_ptr().add(i))
+    }
+    #[inline(always)]
+    unsafe fn at(self, i: usize) -> T {
+        *self.get_unchecked(i)
+    }
+}

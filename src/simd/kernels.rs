@@ -1,0 +1,365 @@
+//! The slice kernels. See the module docs of [`crate::simd`] for the contract.
+
+use super::diag::Diag;
+use crate::real::Real;
+
+#[inline(always)]
+fn min_len(a: usize, b: usize) -> usize {
+    if a < b {
+        a
+    } else {
+        b
+    }
+}
+
+/// `Σ a_i b_i`.
+pub fn dot<T: Real>(a: &[T], b: &[T]) -> T {
+    let n = min_len(a.len(), b.len());
+    let l = T::LANES;
+    let nv = n - n % l;
+    let (pa, pb) = (a.as_ptr(), b.as_ptr());
+    let mut acc0 = T::ZERO.splat();
+    let mut acc1 = T::ZERO.splat();
+    let mut i = 0;
+    // Two accumulators hide the FMA latency on long vectors.
+    // SAFETY: i + LANES <= nv <= n for every access.
+    unsafe {
+        while i + 2 * l <= nv {
+            acc0 = T::vfma(T::vread(pa.add(i)), T::vread(pb.add(i)), acc0);
+            acc1 = T::vfma(T::vread(pa.add(i + l)), T::vread(pb.add(i + l)), acc1);
+            i += 2 * l;
+        }
+        if i < nv {
+            acc0 = T::vfma(T::vread(pa.add(i)), T::vread(pb.add(i)), acc0);
+        }
+    }
+    let mut s = T::vsum(acc0 + acc1);
+    for j in nv..n {
+        s += a[j] * b[j];
+    }
+    s
+}
+
+/// `Σ a_i²`.
+pub fn norm_sq<T: Real>(a: &[T]) -> T {
+    dot(a, a)
+}
+
+/// `y ← y + alpha x`.
+pub fn axpy<T: Real>(alpha: T, x: &[T], y: &mut [T]) {
+    let n = min_len(x.len(), y.len());
+    let l = T::LANES;
+    let nv = n - n % l;
+    let av = alpha.splat();
+    let (px, py) = (x.as_ptr(), y.as_mut_ptr());
+    let mut i = 0;
+    // SAFETY: i + LANES <= nv <= n.
+    unsafe {
+        while i < nv {
+            T::vwrite(T::vfma(av, T::vread(px.add(i)), T::vread(py.add(i))), py.add(i));
+            i += l;
+        }
+    }
+    for j in nv..n {
+        y[j] += alpha * x[j];
+    }
+}
+
+/// `x ← alpha x`.
+pub fn scale<T: Real>(alpha: T, x: &mut [T]) {
+    for v in x.iter_mut() {
+        *v *= alpha;
+    }
+}
+
+/// `y ← y + alpha x`, returning `Σ y_i²` of the result (one pass).
+pub fn axpy_norm_sq<T: Real>(alpha: T, x: &[T], y: &mut [T]) -> T {
+    let n = min_len(x.len(), y.len());
+    let l = T::LANES;
+    let nv = n - n % l;
+    let av = alpha.splat();
+    let (px, py) = (x.as_ptr(), y.as_mut_ptr());
+    let mut acc = T::ZERO.splat();
+    let mut i = 0;
+    // SAFETY: i + LANES <= nv <= n.
+    unsafe {
+        while i < nv {
+            let r = T::vfma(av, T::vread(px.add(i)), T::vread(py.add(i)));
+            T::vwrite(r, py.add(i));
+            acc = T::vfma(r, r, acc);
+            i += l;
+        }
+    }
+    let mut s = T::vsum(acc);
+    for j in nv..n {
+        let r = y[j] + alpha * x[j];
+        y[j] = r;
+        s += r * r;
+    }
+    s
+}
+
+/// Sums read by the first pass of an ESH momentum update, with `g̃ = s ⊙ g`.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct EshSums<T> {
+    /// `Σ u_i²`
+    pub uu: T,
+    /// `Σ u_i g̃_i`
+    pub ug: T,
+    /// `Σ g̃_i²`
+    pub gg: T,
+}
+
+/// First pass of an ESH update: `‖u‖², u·(s⊙g), ‖s⊙g‖²` (reads u, g, s).
+pub fn esh_reduce<T: Real, D: Diag<T>>(u: &[T], g: &[T], s: D) -> EshSums<T> {
+    let n = min_len(min_len(u.len(), g.len()), s.len());
+    let l = T::LANES;
+    let nv = n - n % l;
+    let (pu, pg) = (u.as_ptr(), g.as_ptr());
+    let (mut uu, mut ug, mut gg) = (T::ZERO.splat(), T::ZERO.splat(), T::ZERO.splat());
+    let mut i = 0;
+    // SAFETY: i + LANES <= nv <= n, and n <= s.len().
+    unsafe {
+        while i < nv {
+            let uv = T::vread(pu.add(i));
+            let sg = s.v(i) * T::vread(pg.add(i));
+            uu = T::vfma(uv, uv, uu);
+            ug = T::vfma(uv, sg, ug);
+            gg = T::vfma(sg, sg, gg);
+            i += l;
+        }
+    }
+    let mut r = EshSums { uu: T::vsum(uu), ug: T::vsum(ug), gg: T::vsum(gg) };
+    for j in nv..n {
+        // SAFETY: j < n <= s.len().
+        let sg = unsafe { s.at(j) } * g[j];
+        r.uu += u[j] * u[j];
+        r.ug += u[j] * sg;
+        r.gg += sg * sg;
+    }
+    r
+}
+
+/// Coefficients of the second pass of an ESH update:
+/// `u ← a_u u + b_g (s⊙g)`; `iu`, `ie` normalise `u` and `g̃` for the
+/// kinetic-energy sums.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Kick<T> {
+    pub a_u: T,
+    pub b_g: T,
+    pub iu: T,
+    pub ie: T,
+}
+
+/// Sums produced by the second pass of an ESH update.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct KickSums<T> {
+    /// `Σ (iu u_i + ie g̃_i)²` over the momentum *before* the update (`2 S₊`).
+    pub plus: T,
+    /// `Σ (iu u_i − ie g̃_i)²` (`2 S₋`).
+    pub minus: T,
+    /// `Σ u_i²` after the update.
+    pub uu_new: T,
+}
+
+/// Second pass of an ESH update, optionally fused with the following
+/// position update: `u ← a_u u + b_g s⊙g`, then if `drift` is given,
+/// `x ← src + h s⊙u` where `src` is `x_src` or `x` itself.
+///
+/// Traffic: reads u, g, s (and src), writes u (and x): the position update
+/// costs one read and one write of x on top of the momentum pass.
+pub fn esh_kick<T: Real, D: Diag<T>>(
+    u: &mut [T],
+    g: &[T],
+    s: D,
+    k: Kick<T>,
+    drift: Option<Drift<'_, T>>,
+) -> KickSums<T> {
+    let n = min_len(min_len(u.len(), g.len()), s.len());
+    match drift {
+        None => {
+            // SAFETY: n bounds every slice; the x pointers are unused.
+            unsafe { kick_impl::<T, D, false>(n, u.as_mut_ptr(), g.as_ptr(), s, k, core::ptr::null(), core::ptr::null_mut(), T::ZERO) }
+        }
+        Some(Drift { x_src, x, h }) => {
+            let mut n = min_len(n, x.len());
+            let src = match x_src {
+                Some(xs) => {
+                    n = min_len(n, xs.len());
+                    xs.as_ptr()
+                }
+                None => x.as_ptr(),
+            };
+            // SAFETY: n bounds every slice; `src` either is a distinct slice
+            // (shared borrow, so it cannot alias `x`) or is `x` itself, which
+            // is read at index i before being written at index i.
+            unsafe { kick_impl::<T, D, true>(n, u.as_mut_ptr(), g.as_ptr(), s, k, src, x.as_mut_ptr(), h) }
+        }
+    }
+}
+
+/// The position update fused into [`esh_kick`]: `x ← x_src + h s⊙u`
+/// (`x_src = None`: in place).
+pub struct Drift<'a, T> {
+    pub x_src: Option<&'a [T]>,
+    pub x: &'a mut [T],
+    pub h: T,
+}
+
+#[inline(always)]
+unsafe fn kick_impl<T: Real, D: Diag<T>, const DRIFT: bool>(
+    n: usize,
+    u: *mut T,
+    g: *const T,
+    s: D,
+    k: Kick<T>,
+    src: *const T,
+    x: *mut T,
+    h: T,
+) -> KickSums<T> {
+    let l = T::LANES;
+    let nv = n - n % l;
+    let (au, bg, iu, ie, hv) = (k.a_u.splat(), k.b_g.splat(), k.iu.splat(), k.ie.splat(), h.splat());
+    let (mut sp, mut sm, mut uu) = (T::ZERO.splat(), T::ZERO.splat(), T::ZERO.splat());
+    let mut i = 0;
+    while i < nv {
+        let sv = s.v(i);
+        let uo = T::vread(u.add(i));
+        let sg = sv * T::vread(g.add(i));
+        let un = T::vfma(au, uo, bg * sg);
+        T::vwrite(un, u.add(i));
+        let uh = iu * uo;
+        let eh = ie * sg;
+        let p = uh + eh;
+        let m = uh - eh;
+        sp = T::vfma(p, p, sp);
+        sm = T::vfma(m, m, sm);
+        uu = T::vfma(un, un, uu);
+        if DRIFT {
+            T::vwrite(T::vfma(hv * sv, un, T::vread(src.add(i))), x.add(i));
+        }
+        i += l;
+    }
+    let mut r = KickSums { plus: T::vsum(sp), minus: T::vsum(sm), uu_new: T::vsum(uu) };
+    for j in nv..n {
+        let sv = s.at(j);
+        let uo = *u.add(j);
+        let sg = sv * *g.add(j);
+        let un = k.a_u * uo + k.b_g * sg;
+        *u.add(j) = un;
+        let uh = k.iu * uo;
+        let eh = k.ie * sg;
+        r.plus += (uh + eh) * (uh + eh);
+        r.minus += (uh - eh) * (uh - eh);
+        r.uu_new += un * un;
+        if DRIFT {
+            *x.add(j) = *src.add(j) + h * sv * un;
+        }
+    }
+    r
+}
+
+#[cfg(test)]
+mod tests {
+    extern crate std;
+    use super::*;
+    use crate::simd::Identity;
+    use std::vec::Vec;
+
+    const LENS: [usize; 8] = [0, 1, 3, 7, 8, 9, 17, 1000003];
+
+    fn data<T: Real>(n: usize, seed: u64) -> Vec<T> {
+        let mut s = seed.wrapping_mul(0x9E3779B97F4A7C15) | 1;
+        (0..n)
+            .map(|_| {
+                s ^= s << 13;
+                s ^= s >> 7;
+                s ^= s << 17;
+                T::from_f64(((s >> 11) as f64) / ((1u64 << 53) as f64) * 2.0 - 1.0)
+            })
+            .collect()
+    }
+
+    fn close(a: f64, b: f64, tol: f64) -> bool {
+        (a - b).abs() <= tol * (1.0 + b.abs())
+    }
+
+    fn check_all<T: Real>(tol: f64) {
+        for &n in &LENS {
+            for off in 0..3usize {
+                let a = data::<T>(n + off, 1);
+                let b = data::<T>(n + off, 2);
+                let s = data::<T>(n + off, 3);
+                let (a, b, s) = (&a[off..], &b[off..], &s[off..]);
+                let want: f64 = a.iter().zip(b).map(|(x, y)| x.to_f64() * y.to_f64()).sum();
+                let got = dot(a, b).to_f64();
+                assert!(close(got, want, tol * (n as f64).sqrt().max(1.0)), "dot n={n} off={off}: {got} vs {want}");
+
+                let r = esh_reduce(a, b, s);
+                let uu: f64 = a.iter().map(|x| x.to_f64().powi(2)).sum();
+                let ug: f64 = a.iter().zip(b).zip(s).map(|((u, g), s)| u.to_f64() * g.to_f64() * s.to_f64()).sum();
+                let gg: f64 = b.iter().zip(s).map(|(g, s)| (g.to_f64() * s.to_f64()).powi(2)).sum();
+                let t = tol * (n as f64).sqrt().max(1.0);
+                assert!(close(r.uu.to_f64(), uu, t) && close(r.ug.to_f64(), ug, t) && close(r.gg.to_f64(), gg, t), "esh_reduce n={n}");
+                let ri = esh_reduce(a, b, Identity);
+                let gi: f64 = b.iter().map(|g| g.to_f64().powi(2)).sum();
+                assert!(close(ri.gg.to_f64(), gi, t));
+
+                // kick + drift, out of place and in place, against a scalar model
+                let k = Kick { a_u: T::from_f64(0.7), b_g: T::from_f64(-0.3), iu: T::from_f64(1.1), ie: T::from_f64(0.9) };
+                let h = T::from_f64(0.25);
+                let mut u = a.to_vec();
+                let x0 = data::<T>(n, 4);
+                let mut x = std::vec![T::ZERO; n];
+                let sums = esh_kick(&mut u, b, s, k, Some(Drift { x_src: Some(&x0), x: &mut x, h }));
+                let mut x2 = x0.clone();
+                let mut u2 = a.to_vec();
+                esh_kick(&mut u2, b, s, k, Some(Drift { x_src: None, x: &mut x2, h }));
+                assert_eq!(x, x2, "in-place and copying drift differ at n={n}");
+                assert_eq!(u, u2);
+                let mut plus = 0.0;
+                let mut unn = 0.0;
+                for i in 0..n {
+                    let sg = s[i].to_f64() * b[i].to_f64();
+                    let un = 0.7 * a[i].to_f64() - 0.3 * sg;
+                    assert!(close(u[i].to_f64(), un, tol * 4.0), "kick u n={n} i={i}");
+                    let xn = x0[i].to_f64() + 0.25 * s[i].to_f64() * un;
+                    assert!(close(x[i].to_f64(), xn, tol * 4.0), "drift x n={n} i={i}");
+                    plus += (1.1 * a[i].to_f64() + 0.9 * sg).powi(2);
+                    unn += un * un;
+                }
+                assert!(close(sums.plus.to_f64(), plus, t) && close(sums.uu_new.to_f64(), unn, t));
+
+                let mut y = b.to_vec();
+                let ns = axpy_norm_sq(T::from_f64(2.0), a, &mut y);
+                let want: f64 = a.iter().zip(b).map(|(x, y)| (y.to_f64() + 2.0 * x.to_f64()).powi(2)).sum();
+                assert!(close(ns.to_f64(), want, t));
+                let mut y2 = b.to_vec();
+                axpy(T::from_f64(2.0), a, &mut y2);
+                assert_eq!(y, y2);
+            }
+        }
+    }
+
+    #[test]
+    fn kernels_f64_every_length_and_offset() {
+        check_all::<f64>(1e-14);
+    }
+
+    #[test]
+    fn kernels_f32_every_length_and_offset() {
+        check_all::<f32>(1e-6);
+    }
+
+    #[test]
+    fn mismatched_lengths_never_go_out_of_bounds() {
+        let a = [1.0f64; 9];
+        let b = [1.0f64; 5];
+        assert_eq!(dot(&a, &b), 5.0);
+        let mut u = [1.0f64; 9];
+        let s: &[f64] = &[1.0; 3];
+        let r = esh_kick(&mut u, &b, s, Kick { a_u: 2.0, b_g: 0.0, iu: 1.0, ie: 1.0 }, None);
+        assert_eq!(r.uu_new, 12.0);
+        assert_eq!(&u[3..], &[1.0; 6]);
+    }
+}
