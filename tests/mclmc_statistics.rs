@@ -206,3 +206,42 @@ fn energy_error_scales_with_integrator_order() {
         }
     }
 }
+
+#[test]
+fn sampler_refresh_matches_two_unit_half_refreshes_per_step() {
+    // On a flat density the momentum updates are the identity, so after each
+    // step the chain's direction must equal two half-step refreshes of the
+    // unit vector, ν = sqrt(expm1(ε/L)/d), drawn from the same stream. This
+    // pins the refresh strength inside the sampler (the stationary tests
+    // above cannot: any strength leaves the distribution invariant).
+    let d = 6;
+    let (eps, l, seed, stream) = (0.7, 1.3, 12, 4);
+    let mut flat = |_: &[f64], g: &mut [f64]| -> f64 {
+        g.fill(0.0);
+        0.0
+    };
+    let cfg = MclmcConfig { step_size: eps, decoherence_length: l, max_energy_change: f64::INFINITY, integrator: Integrator::McLachlan };
+    let mut ws = vec![0.0; Mclmc::<f64>::workspace_len(d)];
+    let mut chain = Mclmc::new(cfg, &vec![0.0; d], &mut ws, seed, stream).unwrap();
+    let mut rng = Rng::new(seed, stream);
+    let mut u = vec![0.0f64; d];
+    random_direction(&mut u, &mut rng);
+    let nu = ((eps / l).exp_m1() / d as f64).sqrt();
+    let normalise = |u: &mut [f64]| {
+        let n = u.iter().map(|v| v * v).sum::<f64>().sqrt();
+        u.iter_mut().for_each(|v| *v /= n);
+    };
+    normalise(&mut u);
+    let mut got = vec![0.0; d];
+    for step in 0..200 {
+        for _ in 0..2 {
+            partial_refresh(&mut u, 1.0, nu, &mut rng);
+            normalise(&mut u);
+        }
+        chain.step_with(&mut flat).unwrap();
+        chain.momentum(&mut got).unwrap();
+        for i in 0..d {
+            assert!((got[i] - u[i]).abs() < 1e-10, "step {step}: component {i}: {} vs {}", got[i], u[i]);
+        }
+    }
+}

@@ -10,7 +10,7 @@
 //! same pass.
 
 use crate::real::Real;
-use crate::simd::{esh_kick, esh_reduce, Diag, Drift, Kick};
+use crate::simd::{esh_kick, esh_kick_split, esh_reduce, Diag, Drift, EshSums, Kick, KickSums};
 
 /// Which formula gives the kinetic-energy change `ΔK`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -57,7 +57,43 @@ pub fn esh_update<T: Real, D: Diag<T>>(
     form: KineticForm,
     drift: Option<Drift<'_, T>>,
 ) -> Result<EshOut<T>, NonFinite> {
-    let r = esh_reduce(u, g, s);
+    let p = plan(esh_reduce(u, g, s), t, dm1)?;
+    let sums = esh_kick(u, g, s, p.kick, drift);
+    Ok(EshOut { dk: p.kinetic_change(sums, form, dm1), uu: sums.uu_new })
+}
+
+/// [`esh_update`] for callers that made the reduction pass themselves (e.g.
+/// fused with cleaning the gradient, [`crate::simd::sanitize_reduce`]) and
+/// whose position update uses another diagonal than the momentum update:
+/// `r` must be the reduction of `u` and `s_kick ⊙ g`; the drift moves
+/// `x ← src + h s_drift⊙u'`. Same arithmetic as `esh_update` otherwise.
+#[allow(clippy::too_many_arguments)]
+pub fn esh_update_split<T: Real, DK: Diag<T>, DD: Diag<T>>(
+    u: &mut [T],
+    g: &[T],
+    r: EshSums<T>,
+    s_kick: DK,
+    t: T,
+    dm1: T,
+    form: KineticForm,
+    drift: Option<Drift<'_, T>>,
+    s_drift: DD,
+) -> Result<EshOut<T>, NonFinite> {
+    let p = plan(r, t, dm1)?;
+    let sums = esh_kick_split(u, g, s_kick, p.kick, drift, s_drift);
+    Ok(EshOut { dk: p.kinetic_change(sums, form, dm1), uu: sums.uu_new })
+}
+
+/// The scalar half of an ESH update: kick coefficients from the reduction,
+/// and what the kinetic-energy change needs afterwards.
+struct Plan<T> {
+    kick: Kick<T>,
+    mu: T,
+    delta: T,
+    zeta: T,
+}
+
+fn plan<T: Real>(r: EshSums<T>, t: T, dm1: T) -> Result<Plan<T>, NonFinite> {
     if !(r.gg.is_finite() && r.uu.is_finite() && r.ug.is_finite()) {
         return Err(NonFinite);
     }
@@ -75,22 +111,28 @@ pub fn esh_update<T: Real, D: Diag<T>>(
     let w2 = ce * ce * ee + cu * cu * uhat2 + two * ce * cu * mu;
     let w = if w2 > T::ZERO { w2.sqrt() } else { T::ZERO };
     let iw = if w > tiny { T::ONE / w } else { T::ONE };
-    let k = Kick { a_u: cu * iu * iw, b_g: ce * ie * iw, iu, ie };
-    let sums = esh_kick(u, g, s, k, drift);
-    let half = T::from_f64(0.5);
-    let zeta2 = zeta * zeta;
-    let a = match form {
-        KineticForm::Stable => {
-            if zeta2 <= T::ONE {
-                half * sums.plus * (T::ONE - zeta2) + two * zeta2
-            } else {
-                half * sums.minus * (zeta2 - T::ONE) + two
+    let kick = Kick { a_u: cu * iu * iw, b_g: ce * ie * iw, iu, ie };
+    Ok(Plan { kick, mu, delta, zeta })
+}
+
+impl<T: Real> Plan<T> {
+    fn kinetic_change(&self, sums: KickSums<T>, form: KineticForm, dm1: T) -> T {
+        let (mu, zeta) = (self.mu, self.zeta);
+        let half = T::from_f64(0.5);
+        let two = T::from_f64(2.0);
+        let zeta2 = zeta * zeta;
+        let a = match form {
+            KineticForm::Stable => {
+                if zeta2 <= T::ONE {
+                    half * sums.plus * (T::ONE - zeta2) + two * zeta2
+                } else {
+                    half * sums.minus * (zeta2 - T::ONE) + two
+                }
             }
-        }
-        KineticForm::Legacy => T::ONE + mu + (T::ONE - mu) * zeta2,
-    };
-    let dk = dm1 * (delta - T::from_f64(core::f64::consts::LN_2) + a.ln());
-    Ok(EshOut { dk, uu: sums.uu_new })
+            KineticForm::Legacy => T::ONE + mu + (T::ONE - mu) * zeta2,
+        };
+        dm1 * (self.delta - T::from_f64(core::f64::consts::LN_2) + a.ln())
+    }
 }
 
 #[cfg(test)]

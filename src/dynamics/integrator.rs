@@ -11,7 +11,7 @@
 //! `c_{2k+1}` when more stages remain). Each momentum update is fused with the
 //! position update that follows it.
 
-use super::esh::{esh_update, KineticForm, NonFinite};
+use super::esh::{esh_update, EshOut, KineticForm, NonFinite};
 use crate::real::Real;
 use crate::simd::{Diag, Drift};
 
@@ -136,29 +136,29 @@ impl<'a, T: Real, D: Diag<T>> Stepper<'a, T, D> {
     }
 
     /// Momentum update `c₀` with the gradient `g` at `x_src`, then the first
-    /// position update `x ← x_src + c₁ ε s⊙u`. Returns the kinetic change;
-    /// the next gradient is needed at `x` (stage 1).
-    pub fn begin(&mut self, g: &[T], x_src: &[T], x: &mut [T]) -> Result<T, NonFinite> {
+    /// position update `x ← x_src + c₁ ε s⊙u`. Returns the kinetic change
+    /// and the new `‖u‖²`; the next gradient is needed at `x` (stage 1).
+    pub fn begin(&mut self, g: &[T], x_src: &[T], x: &mut [T]) -> Result<EshOut<T>, NonFinite> {
         let h = self.coef(1) * self.eps;
         let t = self.coef(0) * self.eps;
-        let out = esh_update(self.u, g, self.s, t, self.dm1, self.form, Some(Drift { x_src: Some(x_src), x, h }))?;
-        Ok(out.dk)
+        esh_update(self.u, g, self.s, t, self.dm1, self.form, Some(Drift { x_src: Some(x_src), x, h }))
     }
 
     /// After the gradient of stage `k` (1-based) was written to `g`: momentum
     /// update `c_{2k}`, then, if stages remain, the position update
-    /// `c_{2k+1}` in place on `x`. Returns the kinetic change and what comes next.
-    pub fn resume(&mut self, k: u32, g: &[T], x: &mut [T]) -> Result<(T, StageOutcome), NonFinite> {
+    /// `c_{2k+1}` in place on `x`. Returns the kinetic change, the new
+    /// `‖u‖²` and what comes next.
+    pub fn resume(&mut self, k: u32, g: &[T], x: &mut [T]) -> Result<(EshOut<T>, StageOutcome), NonFinite> {
         let m = self.integrator.grads_per_step();
         let k = if k == 0 { 1 } else { k };
         let t = self.coef(2 * k as usize) * self.eps;
         if k < m {
             let h = self.coef(2 * k as usize + 1) * self.eps;
             let out = esh_update(self.u, g, self.s, t, self.dm1, self.form, Some(Drift { x_src: None, x, h }))?;
-            Ok((out.dk, StageOutcome::NeedGradient { stage: k + 1 }))
+            Ok((out, StageOutcome::NeedGradient { stage: k + 1 }))
         } else {
             let out = esh_update(self.u, g, self.s, t, self.dm1, self.form, None)?;
-            Ok((out.dk, StageOutcome::Done))
+            Ok((out, StageOutcome::Done))
         }
     }
 }

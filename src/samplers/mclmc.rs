@@ -91,7 +91,9 @@ pub struct MclmcState<T> {
     rng: Rng,
     logp: T,
     logp_new: T,
-    /// `‖u‖²` of the (unnormalised) momentum buffer.
+    /// `‖u‖²` of the momentum buffer, kept exact after every update: the
+    /// refresh scales its noise by `‖u‖`, so a stale value would change the
+    /// refresh strength (and let the norm drift).
     uu: T,
     /// Kinetic change accumulated by the step in progress.
     dk: T,
@@ -413,7 +415,13 @@ impl<'a, T: Real> Mclmc<'a, T> {
         // An error is unreachable for a validated chain (the stored gradient
         // passed the same checks when it was accepted); if it happened, the
         // NaN makes the step diverge at the next `tell`.
-        st.dk = r.unwrap_or(T::from_f64(f64::NAN));
+        match r {
+            Ok(out) => {
+                st.dk = out.dk;
+                st.uu = out.uu;
+            }
+            Err(_) => st.dk = T::from_f64(f64::NAN),
+        }
         st.stage = 1;
         st.phase = PHASE_IN_STEP;
     }
@@ -459,13 +467,15 @@ impl<'a, T: Real> Mclmc<'a, T> {
         };
         match outcome {
             Err(_) => Progress::Step(self.reject(Divergence::NonFinite)),
-            Ok((dk, StageOutcome::NeedGradient { stage })) => {
-                self.st.dk += dk;
+            Ok((out, StageOutcome::NeedGradient { stage })) => {
+                self.st.dk += out.dk;
+                self.st.uu = out.uu;
                 self.st.stage = stage;
                 Progress::NeedEval
             }
-            Ok((dk, StageOutcome::Done)) => {
-                self.st.dk += dk;
+            Ok((out, StageOutcome::Done)) => {
+                self.st.dk += out.dk;
+                self.st.uu = out.uu;
                 Progress::Step(self.finish_step())
             }
         }
@@ -487,9 +497,6 @@ impl<'a, T: Real> Mclmc<'a, T> {
         let u = &mut self.ws[4 * d..5 * d];
         if let Some(nu) = nu {
             st.uu = partial_refresh(u, st.uu, nu, &mut st.rng);
-        } else {
-            // ESH updates leave u normalised; keep the recorded norm exact.
-            st.uu = norm_sq(u);
         }
         st.cur ^= 1;
         st.logp = st.logp_new;
