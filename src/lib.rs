@@ -55,6 +55,7 @@ pub mod rng;
 pub mod samplers;
 pub mod simd;
 pub mod targets;
+pub mod tune;
 
 pub use dynamics::Integrator;
 pub use error::Error;

@@ -179,7 +179,7 @@ pub fn esh_kick<T: Real, D: Diag<T>>(
     match drift {
         None => {
             // SAFETY: n bounds every slice; the x pointers are unused.
-            unsafe { kick_impl::<T, D, false>(n, u.as_mut_ptr(), g.as_ptr(), s, k, core::ptr::null(), core::ptr::null_mut(), T::ZERO) }
+            unsafe { kick_impl::<T, D, D, false>(n, u.as_mut_ptr(), g.as_ptr(), s, s, k, core::ptr::null(), core::ptr::null_mut(), T::ZERO) }
         }
         Some(Drift { x_src, x, h }) => {
             let mut n = min_len(n, x.len());
@@ -193,7 +193,7 @@ pub fn esh_kick<T: Real, D: Diag<T>>(
             // SAFETY: n bounds every slice; `src` either is a distinct slice
             // (shared borrow, so it cannot alias `x`) or is `x` itself, which
             // is read at index i before being written at index i.
-            unsafe { kick_impl::<T, D, true>(n, u.as_mut_ptr(), g.as_ptr(), s, k, src, x.as_mut_ptr(), h) }
+            unsafe { kick_impl::<T, D, D, true>(n, u.as_mut_ptr(), g.as_ptr(), s, s, k, src, x.as_mut_ptr(), h) }
         }
     }
 }
@@ -206,12 +206,16 @@ pub struct Drift<'a, T> {
     pub h: T,
 }
 
+/// `s` scales the gradient in the momentum update, `sd` the velocity in the
+/// position update (the same diagonal except for [`esh_kick_split`]).
 #[inline(always)]
-unsafe fn kick_impl<T: Real, D: Diag<T>, const DRIFT: bool>(
+#[allow(clippy::too_many_arguments)]
+unsafe fn kick_impl<T: Real, D: Diag<T>, DD: Diag<T>, const DRIFT: bool>(
     n: usize,
     u: *mut T,
     g: *const T,
     s: D,
+    sd: DD,
     k: Kick<T>,
     src: *const T,
     x: *mut T,
@@ -224,6 +228,9 @@ unsafe fn kick_impl<T: Real, D: Diag<T>, const DRIFT: bool>(
     let mut i = 0;
     while i < nv {
         let sv = s.v(i);
+        // Loaded next to `sv` (before the store to u) so that for `sd = s` the
+        // compiler merges the two loads.
+        let dv = sd.v(i);
         let uo = T::vread(u.add(i));
         let sg = sv * T::vread(g.add(i));
         let un = T::vfma(au, uo, bg * sg);
@@ -236,13 +243,14 @@ unsafe fn kick_impl<T: Real, D: Diag<T>, const DRIFT: bool>(
         sm = T::vfma(m, m, sm);
         uu = T::vfma(un, un, uu);
         if DRIFT {
-            T::vwrite(T::vfma(hv * sv, un, T::vread(src.add(i))), x.add(i));
+            T::vwrite(T::vfma(hv * dv, un, T::vread(src.add(i))), x.add(i));
         }
         i += l;
     }
     let mut r = KickSums { plus: T::vsum(sp), minus: T::vsum(sm), uu_new: T::vsum(uu) };
     for j in nv..n {
         let sv = s.at(j);
+        let dv = sd.at(j);
         let uo = *u.add(j);
         let sg = sv * *g.add(j);
         let un = k.a_u * uo + k.b_g * sg;
@@ -253,10 +261,130 @@ unsafe fn kick_impl<T: Real, D: Diag<T>, const DRIFT: bool>(
         r.minus += (uh - eh) * (uh - eh);
         r.uu_new += un * un;
         if DRIFT {
-            *x.add(j) = *src.add(j) + h * sv * un;
+            *x.add(j) = *src.add(j) + h * dv * un;
         }
     }
     r
+}
+
+/// [`esh_kick`] with different diagonals for the momentum and the position
+/// update: `u ← a_u u + b_g s_kick⊙g`, then `x ← src + h s_drift⊙u`. pSMILE's
+/// reference behaviour needs it: its stored gradient is already divided by
+/// the preconditioner (`s_kick` = identity) while the position moves with
+/// `s_drift`. Same traffic as `esh_kick`.
+pub fn esh_kick_split<T: Real, DK: Diag<T>, DD: Diag<T>>(
+    u: &mut [T],
+    g: &[T],
+    s_kick: DK,
+    k: Kick<T>,
+    drift: Option<Drift<'_, T>>,
+    s_drift: DD,
+) -> KickSums<T> {
+    // `s_drift` bounds n in both arms: the kernel loads it unconditionally.
+    let n = min_len(min_len(min_len(u.len(), g.len()), s_kick.len()), s_drift.len());
+    match drift {
+        None => {
+            // SAFETY: n bounds every slice read; the x pointers are unused.
+            unsafe {
+                kick_impl::<T, DK, DD, false>(n, u.as_mut_ptr(), g.as_ptr(), s_kick, s_drift, k, core::ptr::null(), core::ptr::null_mut(), T::ZERO)
+            }
+        }
+        Some(Drift { x_src, x, h }) => {
+            let mut n = min_len(n, x.len());
+            let src = match x_src {
+                Some(xs) => {
+                    n = min_len(n, xs.len());
+                    xs.as_ptr()
+                }
+                None => x.as_ptr(),
+            };
+            // SAFETY: as in `esh_kick`.
+            unsafe { kick_impl::<T, DK, DD, true>(n, u.as_mut_ptr(), g.as_ptr(), s_kick, s_drift, k, src, x.as_mut_ptr(), h) }
+        }
+    }
+}
+
+/// Result of [`sanitize_reduce`].
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct SanitizeSums<T> {
+    /// The ESH reduction over the cleaned, stored gradient.
+    pub sums: EshSums<T>,
+    /// Entries that were NaN, infinite or outside `[−clip, clip]`.
+    pub flagged: u64,
+}
+
+/// Cleans a caller-written gradient in place and runs the first pass of an
+/// ESH update on it, in one pass over the data:
+///
+/// * `g_i ← clean(g_i) · s_store_i`, where `clean` clamps to `[−clip, clip]`
+///   and, with `zero_nan`, maps NaN to 0 (so ±∞ become ±clip); without
+///   `zero_nan` NaN and ±∞ are kept, so the sums come out non-finite and
+///   the caller can reject the step;
+/// * returns `‖u‖², u·(s_kick⊙g), ‖s_kick⊙g‖²` over the stored `g`, as
+///   [`esh_reduce`] would, and how many entries were flagged.
+///
+/// The cleaning is scalar (the lane type has no compare/select in [`Real`])
+/// on one register's worth of values at a time; the sums stay vectorised.
+pub fn sanitize_reduce<T: Real, DS: Diag<T>, DK: Diag<T>>(
+    u: &[T],
+    g: &mut [T],
+    s_store: DS,
+    s_kick: DK,
+    clip: T,
+    zero_nan: bool,
+) -> SanitizeSums<T> {
+    #[inline(always)]
+    fn clean<T: Real>(v: T, clip: T, zero_nan: bool) -> (T, u64) {
+        if v.abs() <= clip {
+            (v, 0)
+        } else if v > clip {
+            (if zero_nan || v.is_finite() { clip } else { v }, 1)
+        } else if v < -clip {
+            (if zero_nan || v.is_finite() { -clip } else { v }, 1)
+        } else {
+            // NaN (or ±∞ with clip = +∞, which the first branch accepts).
+            (if zero_nan { T::ZERO } else { v }, 1)
+        }
+    }
+    let n = min_len(min_len(min_len(u.len(), g.len()), s_store.len()), s_kick.len());
+    let l = T::LANES;
+    let nv = n - n % l;
+    let (pu, pg) = (u.as_ptr(), g.as_mut_ptr());
+    let (mut uu, mut ug, mut gg) = (T::ZERO.splat(), T::ZERO.splat(), T::ZERO.splat());
+    let mut flagged = 0u64;
+    let mut buf = [T::ZERO; 8];
+    let mut i = 0;
+    // SAFETY: i + LANES <= nv <= n, and n bounds every slice; LANES <= 8.
+    unsafe {
+        while i < nv {
+            for (j, b) in buf[..l].iter_mut().enumerate() {
+                let (w, f) = clean(*pg.add(i + j), clip, zero_nan);
+                *b = w;
+                flagged += f;
+            }
+            let gv = T::vload(&buf[..l]) * s_store.v(i);
+            T::vwrite(gv, pg.add(i));
+            let uv = T::vread(pu.add(i));
+            let sg = s_kick.v(i) * gv;
+            uu = T::vfma(uv, uv, uu);
+            ug = T::vfma(uv, sg, ug);
+            gg = T::vfma(sg, sg, gg);
+            i += l;
+        }
+    }
+    let mut r = EshSums { uu: T::vsum(uu), ug: T::vsum(ug), gg: T::vsum(gg) };
+    for j in nv..n {
+        let (w, f) = clean(g[j], clip, zero_nan);
+        flagged += f;
+        // SAFETY: j < n <= both diagonals' lengths.
+        let gw = w * unsafe { s_store.at(j) };
+        g[j] = gw;
+        let sg = unsafe { s_kick.at(j) } * gw;
+        r.uu += u[j] * u[j];
+        r.ug += u[j] * sg;
+        r.gg += sg * sg;
+    }
+    SanitizeSums { sums: r, flagged }
 }
 
 #[cfg(test)]
@@ -349,6 +477,72 @@ mod tests {
     #[test]
     fn kernels_f32_every_length_and_offset() {
         check_all::<f32>(1e-6);
+    }
+
+    #[test]
+    fn split_kick_matches_kick_when_diagonals_agree_and_model_otherwise() {
+        for n in [1usize, 5, 8, 13, 37] {
+            let a = data::<f64>(n, 5);
+            let g = data::<f64>(n, 6);
+            let s: Vec<f64> = data::<f64>(n, 7).iter().map(|v| 1.5 + v).collect();
+            let sd: Vec<f64> = data::<f64>(n, 8).iter().map(|v| 0.5 + v.abs()).collect();
+            let k = Kick { a_u: 0.6, b_g: 0.2, iu: 1.0, ie: 0.8 };
+            let x0 = data::<f64>(n, 9);
+            let (mut u1, mut x1) = (a.clone(), std::vec![0.0; n]);
+            let r1 = esh_kick(&mut u1, &g, &s[..], k, Some(Drift { x_src: Some(&x0), x: &mut x1, h: 0.3 }));
+            let (mut u2, mut x2) = (a.clone(), std::vec![0.0; n]);
+            let r2 = esh_kick_split(&mut u2, &g, &s[..], k, Some(Drift { x_src: Some(&x0), x: &mut x2, h: 0.3 }), &s[..]);
+            assert_eq!((u1, x1, r1), (u2.clone(), x2, r2));
+            let (mut u3, mut x3) = (a.clone(), x0.clone());
+            esh_kick_split(&mut u3, &g, Identity, k, Some(Drift { x_src: None, x: &mut x3, h: 0.3 }), &sd[..]);
+            for i in 0..n {
+                let un = 0.6 * a[i] + 0.2 * g[i];
+                assert!((u3[i] - un).abs() < 1e-14 && (x3[i] - (x0[i] + 0.3 * sd[i] * un)).abs() < 1e-14);
+            }
+        }
+    }
+
+    #[test]
+    fn sanitize_reduce_cleans_scales_and_counts() {
+        for n in [0usize, 3, 4, 9, 16, 33] {
+            for zero_nan in [false, true] {
+                let u = data::<f64>(n, 11);
+                let mut g: Vec<f64> = data::<f64>(n, 12).iter().map(|v| v * 3.0).collect();
+                let bad = [f64::NAN, f64::INFINITY, f64::NEG_INFINITY, 7.0, -9.0];
+                for (i, b) in bad.iter().enumerate() {
+                    if i * 3 < n {
+                        g[i * 3] = *b;
+                    }
+                }
+                let s: Vec<f64> = (0..n).map(|i| 0.5 + i as f64 * 0.1).collect();
+                let raw = g.clone();
+                let r = sanitize_reduce(&u, &mut g, &s[..], Identity, 2.5, zero_nan);
+                let mut flagged = 0;
+                let (mut uu, mut ug, mut gg) = (0.0, 0.0, 0.0);
+                for i in 0..n {
+                    let v = raw[i];
+                    let w = if v.is_nan() {
+                        if zero_nan { 0.0 } else { f64::NAN }
+                    } else if v.is_infinite() && !zero_nan {
+                        v
+                    } else {
+                        v.clamp(-2.5, 2.5)
+                    };
+                    flagged += (!(v.abs() <= 2.5)) as u64;
+                    let want = w * s[i];
+                    assert!(want.to_bits() == g[i].to_bits() || (want - g[i]).abs() < 1e-15, "n={n} i={i}: {} vs {want}", g[i]);
+                    uu += u[i] * u[i];
+                    ug += u[i] * want;
+                    gg += want * want;
+                }
+                assert_eq!(r.flagged, flagged);
+                if zero_nan || n == 0 {
+                    assert!(close(r.sums.uu, uu, 1e-14) && close(r.sums.ug, ug, 1e-14) && close(r.sums.gg, gg, 1e-14));
+                } else {
+                    assert!(!r.sums.gg.is_finite());
+                }
+            }
+        }
     }
 
     #[test]
