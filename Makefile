@@ -4,14 +4,19 @@
 CARGO ?= cargo
 EMBEDDED_TARGET ?= thumbv7em-none-eabihf
 
-.PHONY: demo test test-rust test-embedded
+.PHONY: demo deps test test-rust test-embedded
 
 ## The main demo: Bayesian logistic regression on bundled real data.
 demo:
 	$(CARGO) run --release --example demo
 
+## Installs missing tools (embedded target, C/Go/Python test tool chain); idempotent.
+deps:
+	bash scripts/install-deps.sh
+
 ## Every test: Rust (unit, golden, statistical), the embedded build.
-test: test-rust test-embedded
+test: deps
+	$(MAKE) test-rust test-embedded
 
 test-rust:
 	$(CARGO) test --release
