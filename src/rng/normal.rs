@@ -12,20 +12,27 @@ use crate::real::Real;
 /// Normals produced per generator block (the largest `2·LANES`, `f32`).
 pub const NORMAL_BLOCK: usize = 16;
 
-/// One block of `2·T::LANES` standard normals into `out[..2·LANES]`.
+/// Random words per block: 8 for both precisions (`f32`: 16 uniforms of 24
+/// bits, two per word; `f64`: 8 uniforms of 53 bits).
+const WORDS: usize = 8;
+
+/// Blocks whose words are drawn in one call (amortises the state round-trip
+/// and keeps the four-way multiply pipeline full).
+const GROUP: usize = 8;
+
+/// One block of `2·T::LANES` standard normals from 8 random words into `out`
+/// (`out.len() == 2·LANES`).
 #[inline(always)]
-fn normal_block<T: Real>(rng: &mut Rng, out: &mut [T; NORMAL_BLOCK]) {
+fn normal_block<T: Real>(words: &[u64], out: &mut [T]) {
     let l = T::LANES;
     let mut uni = [T::ZERO; NORMAL_BLOCK];
-    let mut words = [0u64; NORMAL_BLOCK];
     let mut pair = [T::ZERO; 2];
-    let per_word = T::uniforms_from_u64(0, &mut pair);
-    let nw = (2 * l) / per_word;
-    rng.fill_u64(&mut words[..nw]);
     let mut k = 0;
-    for &w in &words[..nw] {
+    for &w in words.iter().take(WORDS) {
         let m = T::uniforms_from_u64(w, &mut pair);
-        uni[k..k + m].copy_from_slice(&pair[..m]);
+        if k + m <= NORMAL_BLOCK {
+            uni[k..k + m].copy_from_slice(&pair[..m]);
+        }
         k += m;
     }
     let u1 = T::vload(&uni[..l]);
@@ -33,29 +40,46 @@ fn normal_block<T: Real>(rng: &mut Rng, out: &mut [T; NORMAL_BLOCK]) {
     // r = sqrt(-2 ln u1) with u1 in (0, 1]: finite, and 0 only at u1 = 1.
     let r = T::vsqrt(T::vln(u1) * T::from_f64(-2.0).splat());
     let (sn, cs) = T::vsin_cos(u2 * T::from_f64(core::f64::consts::TAU).splat());
-    T::vstore(r * cs, &mut out[..l]);
-    T::vstore(r * sn, &mut out[l..2 * l]);
+    let (a, b) = out.split_at_mut(l);
+    T::vstore(r * cs, a);
+    T::vstore(r * sn, b);
 }
 
 /// Fills `out` with independent standard normals.
 ///
-/// The values depend only on the stream and on `out.len()`'s position in it:
-/// filling 10 then 6 values gives the same 16 numbers as filling 16 at once
-/// only when 10 is a multiple of the block size `2·LANES`; a partial block's
-/// unused values are discarded.
+/// Blocks of `2·LANES` values consume 8 random words each; the values depend
+/// only on the stream position and on `out.len()`: filling 10 then 6 values
+/// gives the same 16 numbers as filling 16 at once only when 10 is a multiple
+/// of the block size; a partial block's unused values are discarded.
 pub fn fill_normals<T: Real>(rng: &mut Rng, out: &mut [T]) {
-    let mut buf = [T::ZERO; NORMAL_BLOCK];
     let b = 2 * T::LANES;
-    let mut chunks = out.chunks_exact_mut(b);
+    let mut words = [0u64; WORDS * GROUP];
+    let mut chunks = out.chunks_exact_mut(b * GROUP);
     for c in &mut chunks {
-        normal_block(rng, &mut buf);
-        c.copy_from_slice(&buf[..b]);
+        rng.fill_u64(&mut words);
+        for (blk, w) in c.chunks_exact_mut(b).zip(words.chunks_exact(WORDS)) {
+            normal_block(w, blk);
+        }
     }
     let rest = chunks.into_remainder();
-    if !rest.is_empty() {
-        normal_block(rng, &mut buf);
-        let m = rest.len();
-        rest.copy_from_slice(&buf[..m]);
+    let full = rest.len() / b;
+    let partial = rest.len() % b;
+    let nblocks = full + (partial > 0) as usize;
+    if nblocks == 0 {
+        return;
+    }
+    rng.fill_u64(&mut words[..nblocks * WORDS]);
+    let mut wchunks = words.chunks_exact(WORDS);
+    let mut blocks = rest.chunks_exact_mut(b);
+    for (blk, w) in (&mut blocks).zip(&mut wchunks) {
+        normal_block(w, blk);
+    }
+    let tail = blocks.into_remainder();
+    if let Some(w) = wchunks.next() {
+        let mut buf = [T::ZERO; NORMAL_BLOCK];
+        normal_block(w, &mut buf[..b]);
+        let m = tail.len();
+        tail.copy_from_slice(&buf[..m]);
     }
 }
 
@@ -63,7 +87,7 @@ pub fn fill_normals<T: Real>(rng: &mut Rng, out: &mut [T]) {
 /// most `BATCH` values, without a d-sized buffer. Produces the same numbers
 /// as `fill_normals` on a slice of length `n`.
 pub fn for_each_normal_block<T: Real, F: FnMut(usize, &[T])>(rng: &mut Rng, n: usize, mut f: F) {
-    const BATCH: usize = 256; // a multiple of every 2·LANES
+    const BATCH: usize = 256; // a multiple of every 2·LANES·GROUP
     let mut buf = [T::ZERO; BATCH];
     let mut off = 0;
     while off < n {

@@ -18,6 +18,16 @@ pub struct Rng {
     state: [u64; 2],
 }
 
+/// `rand_pcg`'s MCG multiplier M and its powers M², M³, M⁴ (mod 2¹²⁸).
+const M1: u128 = 0x2360_ED05_1FC6_5DA4_4385_DF64_9FCC_F645;
+const MULT: [u128; 4] = [M1, M1.wrapping_mul(M1), M1.wrapping_mul(M1).wrapping_mul(M1), M1.wrapping_mul(M1).wrapping_mul(M1).wrapping_mul(M1)];
+
+/// PCG's XSL-RR output permutation (128-bit state → 64-bit word).
+#[inline(always)]
+const fn xsl_rr(s: u128) -> u64 {
+    (((s >> 64) as u64) ^ (s as u64)).rotate_right((s >> 122) as u32)
+}
+
 /// SplitMix64 finaliser: spreads nearby seeds (0, 1, 2 …) over the state space.
 const fn mix64(mut z: u64) -> u64 {
     z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
@@ -55,14 +65,31 @@ impl Rng {
         w
     }
 
-    /// Fills `out` with random words (one state round-trip for the whole block).
+    /// Fills `out` with the next `out.len()` words of the stream, exactly the
+    /// words `next_u64` would give one by one (and `rand_pcg::Pcg64Mcg` with
+    /// the same state), but four at a time: `sₖ = s·Mᵏ` for k = 1..4 are
+    /// independent multiplications, so the 128-bit multiply latency no longer
+    /// serialises the block (the normal generator's bottleneck).
     #[inline]
     pub fn fill_u64(&mut self, out: &mut [u64]) {
-        let mut g = self.mcg();
-        for w in out.iter_mut() {
-            *w = g.next_u64();
+        let mut s = ((self.state[1] as u128) << 64) | self.state[0] as u128;
+        let mut chunks = out.chunks_exact_mut(4);
+        for c in &mut chunks {
+            let s1 = s.wrapping_mul(MULT[0]);
+            let s2 = s.wrapping_mul(MULT[1]);
+            let s3 = s.wrapping_mul(MULT[2]);
+            let s4 = s.wrapping_mul(MULT[3]);
+            c[0] = xsl_rr(s1);
+            c[1] = xsl_rr(s2);
+            c[2] = xsl_rr(s3);
+            c[3] = xsl_rr(s4);
+            s = s4;
         }
-        *self = Self::from_mcg(&g);
+        for w in chunks.into_remainder() {
+            s = s.wrapping_mul(MULT[0]);
+            *w = xsl_rr(s);
+        }
+        self.state = [s as u64, (s >> 64) as u64];
     }
 
     /// A uniform `f64` in (0, 1].
@@ -73,6 +100,7 @@ impl Rng {
 
 #[cfg(test)]
 mod tests {
+    extern crate std;
     use super::*;
 
     #[test]
@@ -93,6 +121,20 @@ mod tests {
         let a = Rng::new(1, 0).next_u64();
         assert_ne!(a, Rng::new(1, 1).next_u64());
         assert_ne!(a, Rng::new(2, 0).next_u64());
+    }
+
+    #[test]
+    fn block_draws_are_exactly_rand_pcg() {
+        for n in [0usize, 1, 3, 4, 5, 8, 13, 100] {
+            let mut a = Rng::new(123, 7);
+            let mut reference = a.mcg();
+            let mut w = std::vec![0u64; n];
+            a.fill_u64(&mut w);
+            for (i, x) in w.iter().enumerate() {
+                assert_eq!(*x, rand_core::Rng::next_u64(&mut reference), "n={n} i={i}");
+            }
+            assert_eq!(a, Rng::from_mcg(&reference));
+        }
     }
 
     #[test]
