@@ -48,6 +48,7 @@ fn panic(_: &core::panic::PanicInfo<'_>) -> ! {
     }
 }
 
+pub mod diagnostics;
 pub mod dynamics;
 pub mod error;
 pub mod real;
