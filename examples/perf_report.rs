@@ -74,11 +74,12 @@ fn mclmc_line<T: Real>(integ: Integrator, d: usize, refresh: bool, budget: Durat
         black_box(chain.step_with(&mut f).unwrap());
     });
     let m = integ.grads_per_step() as f64;
-    // Traffic model (d-vectors streamed per step): per position stage a
-    // reduction (u, g) and a fused kick+drift (read u, g, x; write u, x), plus
-    // the inline gradient (read x, write g); the final kick (read u, g; write
-    // u) with its reduction; each half-refresh reads and writes u.
-    let vectors = m * (2.0 + 5.0 + 2.0) + 2.0 + 3.0 + if refresh { 4.0 } else { 0.0 };
+    // Traffic model (d-vectors streamed per step, see src/samplers/mclmc.rs):
+    // per position stage a reduction (reads u, g), a fused kick + drift
+    // (reads u, g, x; writes u, x) and the inline gradient (reads x, writes
+    // g); then the last reduction and kick, with the refresh fused in (reads
+    // u, g; writes u; the normals are generated in registers/L1).
+    let vectors = m * (2.0 + 5.0 + 2.0) + 2.0 + 3.0;
     let per_elem = triad_ns_per_vector_elem::<T>(d, budget / 2);
     let floor = vectors * d as f64 * per_elem;
     let name = if refresh { "mclmc" } else { "mclmc_norefresh" };

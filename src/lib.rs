@@ -62,4 +62,4 @@ pub use dynamics::Integrator;
 pub use error::Error;
 pub use real::Real;
 pub use rng::Rng;
-pub use samplers::{Divergence, LogDensity, Mclmc, MclmcConfig, MclmcState, Progress, Request, RequestKind, StepInfo};
+pub use samplers::{Divergence, LogDensity, Mclmc, MclmcConfig, MclmcState, Progress, RefreshMode, Request, RequestKind, StepInfo};

@@ -6,7 +6,7 @@
 
 use smile::dynamics::{partial_refresh, random_direction};
 use smile::targets::{Banana, DiagGaussian, StdGaussian};
-use smile::{Integrator, LogDensity, Mclmc, MclmcConfig, Real, Rng};
+use smile::{Integrator, LogDensity, Mclmc, MclmcConfig, Real, RefreshMode, Rng};
 
 const BATCHES: usize = 50;
 
@@ -63,9 +63,12 @@ fn standard_gaussian_d100_second_moments() {
     // error ≈ 2e-3 of 20000 steps.
     let cfg = MclmcConfig { step_size: 2.0, decoherence_length: 10.0, max_energy_change: f64::INFINITY, integrator: Integrator::McLachlan };
     let mut ws = vec![0.0; Mclmc::<f64>::workspace_len(d)];
-    let mut chain = Mclmc::new(cfg, &vec![1.0; d], &mut ws, 2024, 0).unwrap();
-    let s = second_moments(&mut chain, &mut StdGaussian, &vec![1.0; d], 1000, 20_000);
-    check_unit_moments(&s, "std gaussian f64");
+    for (mode, seed) in [(RefreshMode::Fused, 2024), (RefreshMode::Split, 2025)] {
+        let mut chain = Mclmc::new(cfg, &vec![1.0; d], &mut ws, seed, 0).unwrap();
+        chain.set_refresh_mode(mode).unwrap();
+        let s = second_moments(&mut chain, &mut StdGaussian, &vec![1.0; d], 1000, 20_000);
+        check_unit_moments(&s, &format!("std gaussian f64, {mode:?} refresh"));
+    }
 }
 
 #[test]
@@ -208,40 +211,45 @@ fn energy_error_scales_with_integrator_order() {
 }
 
 #[test]
-fn sampler_refresh_matches_two_unit_half_refreshes_per_step() {
+fn sampler_refresh_matches_unit_vector_refreshes() {
     // On a flat density the momentum updates are the identity, so after each
-    // step the chain's direction must equal two half-step refreshes of the
-    // unit vector, ν = sqrt(expm1(ε/L)/d), drawn from the same stream. This
+    // step the chain's direction must equal the unit-vector refreshes of the
+    // spec drawn from the same stream: one with ν = sqrt(expm1(2ε/L)/d)
+    // (fused mode) or two with ν = sqrt(expm1(ε/L)/d) (split mode). This
     // pins the refresh strength inside the sampler (the stationary tests
     // above cannot: any strength leaves the distribution invariant).
     let d = 6;
-    let (eps, l, seed, stream) = (0.7, 1.3, 12, 4);
+    let (eps, l, seed, stream) = (0.7f64, 1.3, 12, 4);
     let mut flat = |_: &[f64], g: &mut [f64]| -> f64 {
         g.fill(0.0);
         0.0
     };
-    let cfg = MclmcConfig { step_size: eps, decoherence_length: l, max_energy_change: f64::INFINITY, integrator: Integrator::McLachlan };
-    let mut ws = vec![0.0; Mclmc::<f64>::workspace_len(d)];
-    let mut chain = Mclmc::new(cfg, &vec![0.0; d], &mut ws, seed, stream).unwrap();
-    let mut rng = Rng::new(seed, stream);
-    let mut u = vec![0.0f64; d];
-    random_direction(&mut u, &mut rng);
-    let nu = ((eps / l).exp_m1() / d as f64).sqrt();
-    let normalise = |u: &mut [f64]| {
-        let n = u.iter().map(|v| v * v).sum::<f64>().sqrt();
-        u.iter_mut().for_each(|v| *v /= n);
-    };
-    normalise(&mut u);
-    let mut got = vec![0.0; d];
-    for step in 0..200 {
-        for _ in 0..2 {
-            partial_refresh(&mut u, 1.0, nu, &mut rng);
-            normalise(&mut u);
-        }
-        chain.step_with(&mut flat).unwrap();
-        chain.momentum(&mut got).unwrap();
-        for i in 0..d {
-            assert!((got[i] - u[i]).abs() < 1e-10, "step {step}: component {i}: {} vs {}", got[i], u[i]);
+    for (mode, halves) in [(RefreshMode::Fused, 1), (RefreshMode::Split, 2)] {
+        let cfg = MclmcConfig { step_size: eps, decoherence_length: l, max_energy_change: f64::INFINITY, integrator: Integrator::McLachlan };
+        let mut ws = vec![0.0; Mclmc::<f64>::workspace_len(d)];
+        let mut chain = Mclmc::new(cfg, &vec![0.0; d], &mut ws, seed, stream).unwrap();
+        chain.set_refresh_mode(mode).unwrap();
+        let mut rng = Rng::new(seed, stream);
+        let mut u = vec![0.0f64; d];
+        random_direction(&mut u, &mut rng);
+        let h = eps / halves as f64;
+        let nu = ((2.0 * h / l).exp_m1() / d as f64).sqrt();
+        let normalise = |u: &mut [f64]| {
+            let n = u.iter().map(|v| v * v).sum::<f64>().sqrt();
+            u.iter_mut().for_each(|v| *v /= n);
+        };
+        normalise(&mut u);
+        let mut got = vec![0.0; d];
+        for step in 0..200 {
+            for _ in 0..halves {
+                partial_refresh(&mut u, 1.0, nu, &mut rng);
+                normalise(&mut u);
+            }
+            chain.step_with(&mut flat).unwrap();
+            chain.momentum(&mut got).unwrap();
+            for i in 0..d {
+                assert!((got[i] - u[i]).abs() < 1e-10, "{mode:?} step {step}: component {i}: {} vs {}", got[i], u[i]);
+            }
         }
     }
 }

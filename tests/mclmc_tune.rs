@@ -99,9 +99,12 @@ fn nan_steps_cap_the_step_size() {
     };
     let mut ws = vec![0.0; 24];
     let c = MclmcConfig { step_size: 50.0, ..MclmcConfig::for_dim(d) };
-    let mut chain = Mclmc::new(c, &[0.0; 4], &mut ws, 3, 0).unwrap();
+    let mut chain = Mclmc::new(c, &[2.9, 0.0, 0.0, 0.0], &mut ws, 3, 0).unwrap();
     let mut aws = vec![0.0; 8];
     let mut ad = MclmcAdapter::new(MclmcAdaptConfig::new(1000), d, &mut aws).unwrap();
+    // Moving along +x₀ from x₀ = 2.9 with ε = 50 leaves |x₀| < 3 at the
+    // first stage: a non-finite step, after which ε is at most 0.8 of 50.
+    chain.set_momentum(&[1.0, 0.0, 0.0, 0.0]).unwrap();
     let info = chain.step_with(&mut f).unwrap();
     assert!(info.diverged());
     ad.observe(&mut chain, &info).unwrap();

@@ -10,7 +10,8 @@
 //! same pass.
 
 use crate::real::Real;
-use crate::simd::{esh_kick, esh_kick_split, esh_reduce, Diag, Drift, EshSums, Kick, KickSums};
+use crate::rng::{for_each_normal_block, Rng};
+use crate::simd::{esh_kick, esh_kick_split, esh_reduce, Diag, Drift, EshSums, Kick, KickSums, axpy_norm_sq};
 
 /// Which formula gives the kinetic-energy change `ΔK`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -82,6 +83,37 @@ pub fn esh_update_split<T: Real, DK: Diag<T>, DD: Diag<T>>(
     let p = plan(r, t, dm1)?;
     let sums = esh_kick_split(u, g, s_kick, p.kick, drift, s_drift);
     Ok(EshOut { dk: p.kinetic_change(sums, form, dm1), uu: sums.uu_new })
+}
+
+/// [`esh_update`] (without a drift) followed by a partial refresh of the
+/// new unit momentum, `u ← u' + ν z`, `z ~ N(0, I)` from `rng`: the kick and
+/// the refresh run chunk by chunk (256 values), so each chunk of `u` is
+/// written by the kick and updated by the refresh while it is in L1: one pass
+/// over memory for both. `EshOut::uu` is the squared norm after the refresh.
+/// The normals are those `refresh::partial_refresh` would draw.
+pub fn esh_update_refresh<T: Real, D: Diag<T>>(
+    u: &mut [T],
+    g: &[T],
+    s: D,
+    t: T,
+    dm1: T,
+    form: KineticForm,
+    nu: T,
+    rng: &mut Rng,
+) -> Result<EshOut<T>, NonFinite> {
+    let p = plan(esh_reduce(u, g, s), t, dm1)?;
+    let mut sums = KickSums { plus: T::ZERO, minus: T::ZERO, uu_new: T::ZERO };
+    let mut uu = T::ZERO;
+    let n = u.len().min(g.len());
+    for_each_normal_block(rng, n, |off, z| {
+        let end = off + z.len();
+        let (uc, gc) = (&mut u[off..end], &g[off..end]);
+        let k = esh_kick(uc, gc, s.from(off), p.kick, None);
+        sums.plus += k.plus;
+        sums.minus += k.minus;
+        uu += axpy_norm_sq(nu, z, uc);
+    });
+    Ok(EshOut { dk: p.kinetic_change(sums, form, dm1), uu })
 }
 
 /// The scalar half of an ESH update: kick coefficients from the reduction,

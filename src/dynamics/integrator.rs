@@ -11,7 +11,8 @@
 //! `c_{2k+1}` when more stages remain). Each momentum update is fused with the
 //! position update that follows it.
 
-use super::esh::{esh_update, EshOut, KineticForm, NonFinite};
+use super::esh::{esh_update, esh_update_refresh, EshOut, KineticForm, NonFinite};
+use crate::rng::Rng;
 use crate::real::Real;
 use crate::simd::{Diag, Drift};
 
@@ -160,6 +161,21 @@ impl<'a, T: Real, D: Diag<T>> Stepper<'a, T, D> {
             let out = esh_update(self.u, g, self.s, t, self.dm1, self.form, None)?;
             Ok((out, StageOutcome::Done))
         }
+    }
+}
+
+impl<'a, T: Real, D: Diag<T>> Stepper<'a, T, D> {
+    /// [`resume`](Self::resume), except that the step's last momentum update
+    /// is followed by a partial refresh with scale `nu` in the same pass
+    /// ([`esh_update_refresh`]).
+    pub fn resume_refresh(&mut self, k: u32, g: &[T], x: &mut [T], nu: T, rng: &mut Rng) -> Result<(EshOut<T>, StageOutcome), NonFinite> {
+        let k = if k == 0 { 1 } else { k };
+        if k < self.integrator.grads_per_step() {
+            return self.resume(k, g, x);
+        }
+        let t = self.coef(2 * k as usize) * self.eps;
+        let out = esh_update_refresh(self.u, g, self.s, t, self.dm1, self.form, nu, rng)?;
+        Ok((out, StageOutcome::Done))
     }
 }
 

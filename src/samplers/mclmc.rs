@@ -1,6 +1,9 @@
-//! Full-batch MCLMC (ALGORITHMS.md §1.5–§1.7, §1.10): BlackJAX's
-//! O(ε/2)–integrator–O(ε/2) step with partial refresh, over caller-owned
-//! memory, driven by ask/tell.
+//! Full-batch MCLMC (ALGORITHMS.md §1.5–§1.7, §1.10): an isokinetic
+//! integrator step with partial momentum refresh, over caller-owned memory,
+//! driven by ask/tell. The refresh is either one full-ε refresh per step fused
+//! into the last momentum update ([`RefreshMode::Fused`], the default: one
+//! d-vector of normals and no extra pass) or BlackJAX's two half-step
+//! refreshes around the integrator ([`RefreshMode::Split`]).
 //!
 //! Memory: the caller provides one slice of [`Mclmc::workspace_len`]`(d)` =
 //! `6d` values, laid out as `[x₀ | x₁ | g₀ | g₁ | u | s]`. Positions and
@@ -14,9 +17,16 @@
 //! density and gradient stay those of the last accepted state, a fresh
 //! uniformly random momentum is drawn, the step reports `ΔE = ΔK = 0` and the
 //! divergence counter grows. A NaN at stage 1 ends the step at once (no
-//! further evaluations are requested). Unlike BlackJAX, the rejected step's
-//! refresh noise is not drawn, so the stream after a divergence differs from
-//! BlackJAX's; the distribution of the chain does not.
+//! further evaluations are requested). The random stream after a divergence
+//! therefore differs from BlackJAX's; the distribution of the chain does not.
+//!
+//! Traffic per step (d-vectors streamed, identity preconditioner, the
+//! caller's gradient excluded): each of the m position stages costs a
+//! reduction (reads u, g) and a fused kick + drift (reads u, g, x, writes u,
+//! x) = 7; the last kick with its reduction and the fused refresh = 5. Total
+//! `7m + 5` (12 for velocity Verlet, 19 for McLachlan); the split refresh
+//! adds a read and a write of u. A diagonal preconditioner adds one read per
+//! kick pass.
 
 use crate::dynamics::{partial_refresh, random_direction, refresh_scale, Integrator, KineticForm, StageOutcome, Stepper};
 use crate::error::Error;
@@ -67,6 +77,24 @@ impl<T: Real> MclmcConfig<T> {
     }
 }
 
+/// How the partial momentum refresh is split across steps.
+///
+/// Both leave the uniform distribution of the direction invariant and give
+/// the same stationary distribution (`tests/mclmc_statistics.rs` checks the
+/// moments of both); they differ only in where the noise enters.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+#[repr(u32)]
+pub enum RefreshMode {
+    /// One refresh over the full step ε after each step, fused into the
+    /// step's last momentum update (the original MicroCanonicalHMC form):
+    /// one d-vector of normals per step. The default.
+    #[default]
+    Fused = 0,
+    /// BlackJAX's symmetric O(ε/2)–integrator–O(ε/2): two half-step
+    /// refreshes per step, two d-vectors of normals.
+    Split = 1,
+}
+
 const PHASE_NEED_INIT: u32 = 0;
 const PHASE_IDLE: u32 = 1;
 const PHASE_IN_STEP: u32 = 2;
@@ -87,7 +115,8 @@ pub struct MclmcState<T> {
     cur: u32,
     /// Position stage awaiting its gradient while `phase == IN_STEP`.
     stage: u32,
-    _pad: u32,
+    /// [`RefreshMode`] discriminant.
+    refresh: u32,
     rng: Rng,
     logp: T,
     logp_new: T,
@@ -142,6 +171,7 @@ impl<T: Real> MclmcState<T> {
             && self.precond <= 1
             && self.phase <= PHASE_IN_STEP
             && self.cur <= 1
+            && self.refresh <= 1
             && (self.phase != PHASE_IN_STEP
                 || (self.stage >= 1 && self.stage <= Integrator::from_u32(self.integrator).map_or(0, |i| i.grads_per_step())));
         if ok {
@@ -203,7 +233,7 @@ impl<'a, T: Real> Mclmc<'a, T> {
             phase: PHASE_NEED_INIT,
             cur: 0,
             stage: 0,
-            _pad: 0,
+            refresh: RefreshMode::default() as u32,
             rng: Rng::new(seed, stream),
             logp: T::ZERO,
             logp_new: T::ZERO,
@@ -314,6 +344,22 @@ impl<'a, T: Real> Mclmc<'a, T> {
         Ok(())
     }
 
+    /// Chooses how the refresh is split ([`RefreshMode`]). Errors: `OutOfOrder` inside a step.
+    pub fn set_refresh_mode(&mut self, mode: RefreshMode) -> Result<(), Error> {
+        self.idle_or_uninit()?;
+        self.st.refresh = mode as u32;
+        Ok(())
+    }
+
+    /// The current [`RefreshMode`].
+    pub fn refresh_mode(&self) -> RefreshMode {
+        if self.st.refresh == RefreshMode::Split as u32 {
+            RefreshMode::Split
+        } else {
+            RefreshMode::Fused
+        }
+    }
+
     /// Sets the momentum direction (normalised internally). Errors:
     /// `BufferLength`, `InvalidValue` (non-finite or zero), `OutOfOrder`.
     pub fn set_momentum(&mut self, u: &[T]) -> Result<(), Error> {
@@ -400,9 +446,11 @@ impl<'a, T: Real> Mclmc<'a, T> {
         let st = &mut self.st;
         let d = st.dim as usize;
         let p = split(self.ws, d, st.cur);
-        let half = st.step_size * T::from_f64(0.5);
-        if let Some(nu) = refresh_scale(half, st.decoherence_length, d) {
-            st.uu = partial_refresh(p.u, st.uu, nu, &mut st.rng);
+        if st.refresh == RefreshMode::Split as u32 {
+            let half = st.step_size * T::from_f64(0.5);
+            if let Some(nu) = refresh_scale(half, st.decoherence_length, d) {
+                st.uu = partial_refresh(p.u, st.uu, nu, &mut st.rng);
+            }
         }
         // The preconditioner flag is resolved once per call, not per element:
         // the kernels are monomorphised for the identity (one d-vector less
@@ -459,11 +507,17 @@ impl<'a, T: Real> Mclmc<'a, T> {
         }
         let k = self.st.stage;
         let st = &mut self.st;
-        let p = split(self.ws, st.dim as usize, st.cur);
-        let outcome = if st.precond == 1 {
-            stepper(st, p.u, &*p.s).resume(k, p.g_new, p.x_new)
-        } else {
-            stepper(st, p.u, Identity).resume(k, p.g_new, p.x_new)
+        let d = st.dim as usize;
+        let p = split(self.ws, d, st.cur);
+        // The end-of-step refresh (the whole one, or the second half) runs
+        // inside the last momentum update's pass.
+        let h = if st.refresh == RefreshMode::Split as u32 { st.step_size * T::from_f64(0.5) } else { st.step_size };
+        let nu = refresh_scale(h, st.decoherence_length, d);
+        let outcome = match (nu, st.precond == 1) {
+            (Some(nu), true) => stepper(st, p.u, &*p.s).resume_refresh(k, p.g_new, p.x_new, nu, &mut st.rng),
+            (Some(nu), false) => stepper(st, p.u, Identity).resume_refresh(k, p.g_new, p.x_new, nu, &mut st.rng),
+            (None, true) => stepper(st, p.u, &*p.s).resume(k, p.g_new, p.x_new),
+            (None, false) => stepper(st, p.u, Identity).resume(k, p.g_new, p.x_new),
         };
         match outcome {
             Err(_) => Progress::Step(self.reject(Divergence::NonFinite)),
@@ -490,14 +544,7 @@ impl<'a, T: Real> Mclmc<'a, T> {
         if de.abs() > self.st.max_energy_change {
             return self.reject(Divergence::EnergyError);
         }
-        let d = self.st.dim as usize;
-        let half = self.st.step_size * T::from_f64(0.5);
-        let nu = refresh_scale(half, self.st.decoherence_length, d);
         let st = &mut self.st;
-        let u = &mut self.ws[4 * d..5 * d];
-        if let Some(nu) = nu {
-            st.uu = partial_refresh(u, st.uu, nu, &mut st.rng);
-        }
         st.cur ^= 1;
         st.logp = st.logp_new;
         st.steps += 1;

@@ -5,5 +5,5 @@
 pub mod mclmc;
 pub mod request;
 
-pub use mclmc::{Mclmc, MclmcConfig, MclmcState};
+pub use mclmc::{Mclmc, MclmcConfig, MclmcState, RefreshMode};
 pub use request::{Divergence, LogDensity, Progress, Request, RequestKind, StepInfo};

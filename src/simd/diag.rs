@@ -15,6 +15,9 @@ pub trait Diag<T: Real>: Copy {
     /// # Safety
     /// `i < self.len()`.
     unsafe fn at(self, i: usize) -> T;
+    /// The same diagonal starting at element `start` (for chunked passes);
+    /// empty past the end.
+    fn from(self, start: usize) -> Self;
 }
 
 /// The identity preconditioner `s = 1`.
@@ -34,6 +37,10 @@ impl<T: Real> Diag<T> for Identity {
     unsafe fn at(self, _i: usize) -> T {
         T::ONE
     }
+    #[inline(always)]
+    fn from(self, _start: usize) -> Self {
+        Identity
+    }
 }
 
 impl<T: Real> Diag<T> for &[T] {
@@ -48,5 +55,9 @@ impl<T: Real> Diag<T> for &[T] {
     #[inline(always)]
     unsafe fn at(self, i: usize) -> T {
         *self.get_unchecked(i)
+    }
+    #[inline(always)]
+    fn from(self, start: usize) -> Self {
+        self.get(start..).unwrap_or(&[])
     }
 }
