@@ -55,6 +55,7 @@ pub mod real;
 pub mod rng;
 pub mod samplers;
 pub mod simd;
+pub mod special;
 pub mod targets;
 pub mod tune;
 
@@ -63,3 +64,4 @@ pub use error::Error;
 pub use real::Real;
 pub use rng::Rng;
 pub use samplers::{Divergence, LogDensity, Mclmc, MclmcConfig, MclmcState, Progress, RefreshMode, Request, RequestKind, StepInfo};
+pub use samplers::{Smile, SmileConfig, SmileMode, SmileProgress, SmileState, SmileStepInfo};

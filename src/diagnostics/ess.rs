@@ -174,7 +174,7 @@ pub fn potential_scale_reduction<T: Real>(d: Draws<'_, T>) -> Result<f64, Error>
     let mut w = 0.0;
     for c in 0..d.chains {
         let m = d.chain_mean(c);
-        w += (0..d.n).map(|t| (d.at(c, t) - m).powi(2)).sum::<f64>() / (nf - 1.0);
+        w += (0..d.n).map(|t| (d.at(c, t) - m) * (d.at(c, t) - m)).sum::<f64>() / (nf - 1.0);
     }
     w /= d.chains as f64;
     let b = nf * d.between_var();

@@ -4,6 +4,8 @@
 
 pub mod mclmc;
 pub mod request;
+pub mod smile;
 
 pub use mclmc::{Mclmc, MclmcConfig, MclmcState, RefreshMode};
 pub use request::{Divergence, LogDensity, Progress, Request, RequestKind, StepInfo};
+pub use smile::{Smile, SmileConfig, SmileMode, SmileProgress, SmileState, SmileStepInfo};

@@ -6,6 +6,10 @@
 //! the length of the `x` it is called with, and slices of the wrong length
 //! give NaN (never a panic).
 
+pub mod icg;
+
+pub use icg::{IcgBatch, IcgData};
+
 use crate::real::Real;
 use crate::samplers::LogDensity;
 

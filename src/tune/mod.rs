@@ -1,5 +1,8 @@
 //! Tuners: algorithms that adapt a sampler's settings from its own output.
 
+pub mod gamma_quantile;
 pub mod mclmc;
+pub mod noise_precond;
 
 pub use mclmc::{AdaptPhase, MclmcAdaptConfig, MclmcAdaptState, MclmcAdapter};
+pub use gamma_quantile::{Decision, GammaTuner, GammaTunerConfig};

@@ -1,0 +1,996 @@
+//! SMILE: stochastic-gradient MCLMC (ALGORITHMS.md §2): isokinetic dynamics
+//! driven by mini-batch gradients, with the Gamma-quantile energy-error tuner
+//! and resets (SMILE), optionally with gradient-noise preconditioning
+//! (pSMILE), over caller-owned memory, driven by ask/tell.
+//!
+//! One step is one integrator step (McLachlan by default, 2 gradients) with
+//! first-same-as-last gradients and no momentum refresh (the mini-batch noise
+//! plays that role); the caller evaluates every gradient of a step on the
+//! same mini-batch and draws a new one per step: each [`Request`] carries the
+//! 1-based `step` it belongs to. Then, from `A = |ΔE|`:
+//! the tuner ([`GammaTuner`]) may reset the chain (position restored,
+//! momentum set to zero), shrink or grow ε, and updates its averages; pSMILE
+//! updates its noise estimate and preconditioner ([`crate::tune::noise_precond`]).
+//!
+//! Variants are settings of one sampler: SMILE-naive is
+//! [`SmileConfig::naive`] (no tuner decisions), SMILE [`SmileConfig::smile`],
+//! pSMILE [`SmileConfig::psmile`]; a finite decoherence length L adds
+//! BlackJAX's partial refresh around each step (the analytical-benchmark
+//! variant of §2.7).
+//!
+//! # Modes
+//!
+//! [`SmileMode::Reference`] reproduces the reference code (EmanuelSommer/SMILE
+//! @8a54636, `SMILET` / `NOISYSMILE`) step for step, quirks included.
+//! [`SmileMode::Corrected`] (the default) differs as follows:
+//!
+//! | | reference | corrected |
+//! |---|---|---|
+//! | after a reset | stored gradient and `log p` stay those of the rejected proposal | both restored to the accepted point |
+//! | thresholds | Wilson–Hilferty quantiles (lower one < 0 for shape ≲ 0.55: ε can then only shrink) | exact Gamma CDF of `A` ([`crate::special::gamma_p`]) |
+//! | `A` of a reset step in the averages | as is | capped at the reset quantile, so one outlier cannot inflate the averages for thousands of steps |
+//! | first step's potential term | skipped while the stored `log p == 0` | skipped until a `log p` has been stored (explicit flag) |
+//! | non-finite gradient entries | NaN → 0, ±∞ → ±clip (the step goes on) | the step is a divergence (`zero_nan_gradients` restores the reference cleaning) |
+//! | pSMILE gradient mean `ḡ` | re-initialised to 1 before every update (so `σ_g` is the RMS of `g − 1`) | a real moving mean |
+//! | pSMILE stored gradient | divided by the preconditioner of *its* step and reused so by the next step's first momentum update (stale `P`) | raw; every momentum update uses the current `P` |
+//! | pSMILE noise update on a reset step | made with the rejected proposal's gradient | skipped |
+//! | ΔK of a momentum update | BlackJAX 1.2.2 form always | 1.7.1 stable form for unit `u`, 1.2.2 form for `u = 0` (where the stable form is wrong) |
+//!
+//! In both modes a non-finite `log p`, `ΔE` or gradient sum (after cleaning)
+//! is a divergence: position, gradient and `log p` are restored, the momentum
+//! is set to zero, the tuner's averages are left alone, ε shrinks by `1 − δ`
+//! once burn-in is over, and the step is counted. (The reference has no such
+//! check; a NaN there poisons the averages for ever.)
+//!
+//! # Memory
+//!
+//! One slice of [`Smile::workspace_len`]`(d) = 8d` values:
+//! `[x₀ | x₁ | g₀ | g₁ | u | s | σ_g | ḡ]`. Positions and gradients are
+//! double-buffered with separate current-half flags (a reference-mode reset
+//! keeps the old position but the new gradient). `s = 1/P` is the diagonal
+//! the dynamics use (ones without preconditioning). All scalar state is the
+//! plain `Copy` struct [`SmileState`]; state + workspace is a complete
+//! checkpoint, and a resumed chain continues bit-identically.
+
+use crate::dynamics::esh::EshOut;
+use crate::dynamics::{esh_update_split, partial_refresh, refresh_scale, Integrator, KineticForm, NonFinite};
+use crate::error::Error;
+use crate::real::Real;
+use crate::rng::Rng;
+use crate::samplers::request::{Divergence, LogDensity, Request, RequestKind, StepInfo};
+use crate::simd::{esh_reduce, norm_sq, sanitize_reduce, Diag, Drift, Identity};
+use crate::tune::gamma_quantile::{Decision, GammaTuner, GammaTunerConfig, DECIDE_FROM};
+use crate::tune::noise_precond::{precond_from_spread, update_noise_ema};
+
+/// Which behaviour to follow where the reference code has quirks (see the module docs).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+#[repr(u32)]
+pub enum SmileMode {
+    /// The reference code exactly (golden files).
+    Reference = 0,
+    /// Quirks fixed, explicit finiteness checks. The default.
+    #[default]
+    Corrected = 1,
+}
+
+impl SmileMode {
+    /// The mode with discriminant `v`, if any.
+    pub const fn from_u32(v: u32) -> Option<Self> {
+        match v {
+            0 => Some(Self::Reference),
+            1 => Some(Self::Corrected),
+            _ => None,
+        }
+    }
+    /// `"reference"` or `"corrected"`.
+    pub const fn name(self) -> &'static str {
+        match self {
+            Self::Reference => "reference",
+            Self::Corrected => "corrected",
+        }
+    }
+}
+
+/// Settings of a SMILE chain.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct SmileConfig<T> {
+    /// Step size ε (finite, > 0): the initial value, adapted by the tuner.
+    pub step_size: T,
+    /// The energy-error tuner (ρ, a, δ, β); [`GammaTunerConfig::off`] for SMILE-naive.
+    pub tuner: GammaTunerConfig<T>,
+    /// Gradient-noise preconditioning (pSMILE). Fixed at construction.
+    pub precondition: bool,
+    /// Decoherence length L of an optional partial momentum refresh around
+    /// each step (> 0); `+∞` (the default, as in the reference) disables it.
+    pub decoherence_length: T,
+    pub integrator: Integrator,
+    /// Fixed at construction.
+    pub mode: SmileMode,
+    /// Gradient entries are clipped to `[−grad_clip, grad_clip]` (> 0; `+∞`
+    /// disables clipping). Default 1e6, as in the reference.
+    pub grad_clip: T,
+    /// NaN gradient entries become 0 and ±∞ become ±`grad_clip` (reference
+    /// behaviour); otherwise a non-finite entry makes the step a divergence.
+    pub zero_nan_gradients: bool,
+}
+
+impl<T: Real> SmileConfig<T> {
+    /// SMILE: the tuner with the paper's settings (ρ = 0.98, a = 0.1,
+    /// δ = 0.02, β = 0.01), McLachlan, no refresh, corrected mode.
+    pub fn smile(step_size: T) -> Self {
+        SmileConfig {
+            step_size,
+            tuner: GammaTunerConfig::paper(),
+            precondition: false,
+            decoherence_length: T::INFINITY,
+            integrator: Integrator::McLachlan,
+            mode: SmileMode::Corrected,
+            grad_clip: T::from_f64(1e6),
+            zero_nan_gradients: false,
+        }
+    }
+
+    /// pSMILE: SMILE with gradient-noise preconditioning.
+    pub fn psmile(step_size: T) -> Self {
+        SmileConfig { precondition: true, ..Self::smile(step_size) }
+    }
+
+    /// SMILE-naive: fixed step size, no resets (the averages of `|ΔE|` are
+    /// still kept and reported).
+    pub fn naive(step_size: T) -> Self {
+        SmileConfig { tuner: GammaTunerConfig::off(), ..Self::smile(step_size) }
+    }
+
+    /// The same settings in reference mode, with the reference's NaN → 0 cleaning.
+    pub fn reference(self) -> Self {
+        SmileConfig { mode: SmileMode::Reference, zero_nan_gradients: true, ..self }
+    }
+
+    /// Checks every field. Errors: `InvalidStepSize`, `InvalidDecoherenceLength`,
+    /// `InvalidSetting` (tuner ranges, `grad_clip`).
+    pub fn validate(&self) -> Result<(), Error> {
+        if !(self.step_size > T::ZERO && self.step_size.is_finite()) {
+            return Err(Error::InvalidStepSize);
+        }
+        if !(self.decoherence_length > T::ZERO) {
+            return Err(Error::InvalidDecoherenceLength);
+        }
+        self.tuner.validate()?;
+        if !(self.grad_clip > T::ZERO) {
+            return Err(Error::InvalidSetting);
+        }
+        Ok(())
+    }
+}
+
+/// What one finished SMILE step did.
+#[derive(Clone, Copy, Debug, PartialEq)]
+#[repr(C)]
+pub struct SmileStepInfo<T> {
+    /// Steps completed so far (this one included).
+    pub step: u64,
+    /// Gradient evaluations so far.
+    pub grad_evals: u64,
+    /// Rejected steps so far: resets plus non-finite steps.
+    pub divergences: u64,
+    /// Tuner resets so far.
+    pub resets: u64,
+    /// Gradient entries of this step that were NaN, infinite or beyond the clip.
+    pub flagged_gradients: u64,
+    /// `ΔE = ΔK + (ℓ_old − ℓ_new)` (potential term skipped while no `ℓ_old`
+    /// is stored); 0 for a non-finite step.
+    pub energy_change: T,
+    /// `A = |ΔE|`, what the tuner saw.
+    pub abs_energy_change: T,
+    /// Sum of the step's kinetic-energy changes; 0 for a non-finite step.
+    pub kinetic_change: T,
+    /// The stored mini-batch `log p` after the step.
+    pub logdensity: T,
+    /// Step size used by this step.
+    pub step_size: T,
+    /// Step size for the next step (after the tuner).
+    pub next_step_size: T,
+    /// Tuner averages after the step (`m`, `s_E`).
+    pub energy_mean: T,
+    pub energy_std: T,
+    /// `None`; `EnergyError` for a tuner reset; `NonFinite` for a step with
+    /// a non-finite log density, gradient or energy.
+    pub divergence: Divergence,
+    /// −1 if ε shrank, +1 if it grew, 0 otherwise.
+    pub step_size_change: i32,
+}
+
+impl<T: Real> SmileStepInfo<T> {
+    /// Whether the step was rejected (reset or non-finite).
+    pub fn diverged(&self) -> bool {
+        self.divergence != Divergence::None
+    }
+    /// Whether the tuner reset the chain.
+    pub fn reset(&self) -> bool {
+        self.divergence == Divergence::EnergyError
+    }
+    /// The fields MCLMC's [`StepInfo`] has, for code generic over samplers.
+    pub fn as_step_info(&self) -> StepInfo<T> {
+        StepInfo {
+            step: self.step,
+            grad_evals: self.grad_evals,
+            divergences: self.divergences,
+            energy_change: self.energy_change,
+            kinetic_change: self.kinetic_change,
+            logdensity: self.logdensity,
+            step_size: self.step_size,
+            divergence: self.divergence,
+        }
+    }
+}
+
+/// Result of [`Smile::tell`].
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum SmileProgress<T> {
+    /// The step needs another evaluation: call `ask` again.
+    NeedEval,
+    /// A step finished.
+    Step(SmileStepInfo<T>),
+}
+
+const PHASE_IDLE: u32 = 1;
+const PHASE_IN_STEP: u32 = 2;
+
+/// All scalar state of a SMILE chain: plain data (integers and floats only,
+/// so any bit pattern can be checked by [`Smile::from_parts`]).
+#[derive(Clone, Copy, Debug, PartialEq)]
+#[repr(C)]
+pub struct SmileState<T> {
+    dim: u64,
+    step_size: T,
+    reset_prob: T,
+    adaption_prob: T,
+    adaption_strength: T,
+    smoothing_factor: T,
+    decoherence_length: T,
+    grad_clip: T,
+    integrator: u32,
+    mode: u32,
+    precond: u32,
+    zero_nan: u32,
+    phase: u32,
+    /// Position stage awaiting its gradient while `phase == IN_STEP`.
+    stage: u32,
+    /// Current halves of the position and gradient double buffers (0 or 1).
+    xcur: u32,
+    gcur: u32,
+    /// 1 once a log density has been stored (corrected mode's "ℓ is set").
+    has_logp: u32,
+    _pad: u32,
+    rng: Rng,
+    logp: T,
+    logp_new: T,
+    /// `‖u‖²` of the momentum buffer (0 at the start and after resets).
+    uu: T,
+    /// Kinetic change accumulated by the step in progress.
+    dk: T,
+    tuner: GammaTuner<T>,
+    steps: u64,
+    grad_evals: u64,
+    divergences: u64,
+    resets: u64,
+    flagged: u64,
+    /// Flagged gradient entries of the step in progress.
+    step_flagged: u64,
+}
+
+impl<T: Real> SmileState<T> {
+    /// Dimension of the chain.
+    pub fn dim(&self) -> usize {
+        self.dim as usize
+    }
+    /// Steps completed.
+    pub fn steps(&self) -> u64 {
+        self.steps
+    }
+    /// Gradient evaluations so far.
+    pub fn grad_evals(&self) -> u64 {
+        self.grad_evals
+    }
+    /// Rejected steps so far (resets included).
+    pub fn divergences(&self) -> u64 {
+        self.divergences
+    }
+    /// Tuner resets so far.
+    pub fn resets(&self) -> u64 {
+        self.resets
+    }
+    /// Gradient entries flagged (NaN, ±∞, clipped) so far.
+    pub fn flagged_gradients(&self) -> u64 {
+        self.flagged
+    }
+    /// The tuner's averages and counter.
+    pub fn tuner(&self) -> GammaTuner<T> {
+        self.tuner
+    }
+    /// Current settings (`step_size` is the current, adapted ε).
+    pub fn config(&self) -> SmileConfig<T> {
+        SmileConfig {
+            step_size: self.step_size,
+            tuner: GammaTunerConfig {
+                reset_prob: self.reset_prob,
+                adaption_prob: self.adaption_prob,
+                adaption_strength: self.adaption_strength,
+                smoothing_factor: self.smoothing_factor,
+            },
+            precondition: self.precond == 1,
+            decoherence_length: self.decoherence_length,
+            integrator: Integrator::from_u32(self.integrator).unwrap_or_default(),
+            mode: SmileMode::from_u32(self.mode).unwrap_or_default(),
+            grad_clip: self.grad_clip,
+            zero_nan_gradients: self.zero_nan == 1,
+        }
+    }
+
+    fn set_config(&mut self, cfg: &SmileConfig<T>) {
+        self.step_size = cfg.step_size;
+        self.reset_prob = cfg.tuner.reset_prob;
+        self.adaption_prob = cfg.tuner.adaption_prob;
+        self.adaption_strength = cfg.tuner.adaption_strength;
+        self.smoothing_factor = cfg.tuner.smoothing_factor;
+        self.decoherence_length = cfg.decoherence_length;
+        self.grad_clip = cfg.grad_clip;
+        self.integrator = cfg.integrator as u32;
+        self.mode = cfg.mode as u32;
+        self.precond = cfg.precondition as u32;
+        self.zero_nan = cfg.zero_nan_gradients as u32;
+    }
+
+    fn reference(&self) -> bool {
+        self.mode == SmileMode::Reference as u32
+    }
+
+    fn integ(&self) -> Integrator {
+        Integrator::from_u32(self.integrator).unwrap_or_default()
+    }
+
+    fn validate(&self, ws_len: usize) -> Result<(), Error> {
+        let d = self.dim as usize;
+        if d < 2 || self.dim > (usize::MAX / 16) as u64 {
+            return Err(Error::InvalidState);
+        }
+        if ws_len != Smile::<T>::workspace_len(d) {
+            return Err(Error::BufferLength);
+        }
+        if Integrator::from_u32(self.integrator).is_none() || SmileMode::from_u32(self.mode).is_none() {
+            return Err(Error::InvalidState);
+        }
+        self.config().validate().map_err(|_| Error::InvalidState)?;
+        let m = self.integ().grads_per_step();
+        let ok = self.precond <= 1
+            && self.zero_nan <= 1
+            && (self.phase == PHASE_IDLE || (self.phase == PHASE_IN_STEP && self.stage >= 1 && self.stage <= m))
+            && self.xcur <= 1
+            && self.gcur <= 1
+            && self.has_logp <= 1
+            && self.logp.is_finite()
+            && self.uu >= T::ZERO
+            && self.uu.is_finite()
+            && self.tuner.is_valid()
+            && self.resets <= self.divergences
+            && self.divergences <= self.steps;
+        if ok {
+            Ok(())
+        } else {
+            Err(Error::InvalidState)
+        }
+    }
+}
+
+/// A SMILE chain over a caller-provided workspace.
+#[derive(Debug)]
+pub struct Smile<'a, T: Real> {
+    st: SmileState<T>,
+    ws: &'a mut [T],
+}
+
+/// The workspace's vectors with the double buffers resolved.
+struct Parts<'b, T> {
+    x_cur: &'b mut [T],
+    x_new: &'b mut [T],
+    g_cur: &'b mut [T],
+    g_new: &'b mut [T],
+    u: &'b mut [T],
+    s: &'b mut [T],
+    sd: &'b mut [T],
+    gbar: &'b mut [T],
+}
+
+fn split<T>(ws: &mut [T], d: usize, xcur: u32, gcur: u32) -> Parts<'_, T> {
+    let (x, rest) = ws.split_at_mut(2 * d);
+    let (g, rest) = rest.split_at_mut(2 * d);
+    let (u, rest) = rest.split_at_mut(d);
+    let (s, rest) = rest.split_at_mut(d);
+    let (sd, gbar) = rest.split_at_mut(d);
+    let (x0, x1) = x.split_at_mut(d);
+    let (g0, g1) = g.split_at_mut(d);
+    let (x_cur, x_new) = if xcur == 0 { (x0, x1) } else { (x1, x0) };
+    let (g_cur, g_new) = if gcur == 0 { (g0, g1) } else { (g1, g0) };
+    Parts { x_cur, x_new, g_cur, g_new, u, s, sd, gbar }
+}
+
+/// How the diagonal `s` enters a step (resolved once per call so the
+/// kernels are monomorphised: no per-element branch, no `s` traffic without
+/// preconditioning).
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Diags {
+    /// No preconditioning: identity everywhere.
+    Plain,
+    /// Reference pSMILE: the gradient is stored multiplied by `s`, kicks use
+    /// it as is, positions move with `s`.
+    StoreScaled,
+    /// Corrected pSMILE: raw gradient stored, kicks and positions use `s`.
+    KickScaled,
+}
+
+/// Scalars of one momentum (+ position) update.
+#[derive(Clone, Copy)]
+struct Sub<T> {
+    /// Momentum time `c_{2k} ε`.
+    t: T,
+    /// Position time `c_{2k+1} ε` (unused for the last update).
+    h: T,
+    dm1: T,
+    form: KineticForm,
+}
+
+/// First update of a step: momentum with the stored gradient, then the
+/// position from `x_src` into `x`.
+fn begin_impl<T: Real, DK: Diag<T>, DD: Diag<T>>(
+    u: &mut [T],
+    g: &[T],
+    x_src: &[T],
+    x: &mut [T],
+    sk: DK,
+    sd: DD,
+    c: Sub<T>,
+) -> Result<EshOut<T>, NonFinite> {
+    let r = esh_reduce(u, g, sk);
+    esh_update_split(u, g, r, sk, c.t, c.dm1, c.form, Some(Drift { x_src: Some(x_src), x, h: c.h }), sd)
+}
+
+/// A later update: clean (and, for `StoreScaled`, scale) the caller's
+/// gradient in the reduction pass, momentum update, and the in-place
+/// position update unless it is the step's last.
+#[allow(clippy::too_many_arguments)]
+fn stage_impl<T: Real, DS: Diag<T>, DK: Diag<T>, DD: Diag<T>>(
+    u: &mut [T],
+    g: &mut [T],
+    x: &mut [T],
+    ss: DS,
+    sk: DK,
+    sd: DD,
+    c: Sub<T>,
+    last: bool,
+    clip: T,
+    zero_nan: bool,
+) -> (Result<EshOut<T>, NonFinite>, u64) {
+    let z = sanitize_reduce(u, g, ss, sk, clip, zero_nan);
+    let drift = if last { None } else { Some(Drift { x_src: None, x, h: c.h }) };
+    (esh_update_split(u, g, z.sums, sk, c.t, c.dm1, c.form, drift, sd), z.flagged)
+}
+
+impl<'a, T: Real> Smile<'a, T> {
+    /// Number of `T` values the workspace must hold for dimension `d`: `8d`.
+    pub const fn workspace_len(d: usize) -> usize {
+        8 * d
+    }
+
+    /// A chain in dimension `x0.len()` starting at `x0` with zero momentum,
+    /// zero stored gradient and no stored log density (as the reference),
+    /// with settings `cfg`; `Rng::new(seed, stream)` is used only by the
+    /// optional partial refresh. The first `ask()` requests stage 1 of step 1
+    /// (at `x0` itself: with `u = 0` and `g = 0` the first position update
+    /// does not move).
+    ///
+    /// Errors: `DimensionTooSmall` (d < 2), `BufferLength` (workspace is not
+    /// `8d`), the errors of [`SmileConfig::validate`], `InvalidValue` (x0 not finite).
+    pub fn new(cfg: SmileConfig<T>, x0: &[T], workspace: &'a mut [T], seed: u64, stream: u64) -> Result<Self, Error> {
+        let d = x0.len();
+        if d < 2 {
+            return Err(Error::DimensionTooSmall);
+        }
+        if workspace.len() != Self::workspace_len(d) {
+            return Err(Error::BufferLength);
+        }
+        cfg.validate()?;
+        if !x0.iter().all(|v| v.is_finite()) {
+            return Err(Error::InvalidValue);
+        }
+        let mut st = SmileState {
+            dim: d as u64,
+            step_size: cfg.step_size,
+            reset_prob: T::ZERO,
+            adaption_prob: T::ZERO,
+            adaption_strength: T::ZERO,
+            smoothing_factor: T::ZERO,
+            decoherence_length: T::ZERO,
+            grad_clip: T::ZERO,
+            integrator: 0,
+            mode: 0,
+            precond: 0,
+            zero_nan: 0,
+            phase: PHASE_IDLE,
+            stage: 0,
+            xcur: 0,
+            gcur: 0,
+            has_logp: 0,
+            _pad: 0,
+            rng: Rng::new(seed, stream),
+            logp: T::ZERO,
+            logp_new: T::ZERO,
+            uu: T::ZERO,
+            dk: T::ZERO,
+            tuner: GammaTuner::new(),
+            steps: 0,
+            grad_evals: 0,
+            divergences: 0,
+            resets: 0,
+            flagged: 0,
+            step_flagged: 0,
+        };
+        st.set_config(&cfg);
+        workspace[..d].copy_from_slice(x0);
+        workspace[d..5 * d].fill(T::ZERO);
+        // s = 1, σ_g = 1, ḡ = 1: the reference's initial preconditioner state.
+        workspace[5 * d..].fill(T::ONE);
+        Ok(Smile { st, ws: workspace })
+    }
+
+    /// Rebuilds a chain from a checkpoint: a state and a workspace holding
+    /// the values they had together. Errors: `BufferLength`, `InvalidState`.
+    pub fn from_parts(state: SmileState<T>, workspace: &'a mut [T]) -> Result<Self, Error> {
+        state.validate(workspace.len())?;
+        Ok(Smile { st: state, ws: workspace })
+    }
+
+    /// The scalar state (copy it, together with the workspace, to checkpoint).
+    pub fn state(&self) -> SmileState<T> {
+        self.st
+    }
+
+    /// Splits the chain into its state and workspace.
+    pub fn into_parts(self) -> (SmileState<T>, &'a mut [T]) {
+        (self.st, self.ws)
+    }
+
+    /// Dimension d.
+    pub fn dim(&self) -> usize {
+        self.st.dim as usize
+    }
+
+    fn d(&self) -> usize {
+        self.st.dim as usize
+    }
+
+    /// Position of the chain (the last accepted one).
+    pub fn position(&self) -> &[T] {
+        let d = self.d();
+        let o = self.st.xcur as usize * d;
+        &self.ws[o..o + d]
+    }
+
+    /// The stored gradient (zero before the first step). Cleaned; in
+    /// reference pSMILE it is stored multiplied by the `s` of its step (the
+    /// reference's `g/P`), otherwise raw. After a reference-mode reset it
+    /// belongs to the rejected proposal.
+    pub fn gradient(&self) -> &[T] {
+        let d = self.d();
+        let o = 2 * d + self.st.gcur as usize * d;
+        &self.ws[o..o + d]
+    }
+
+    /// The stored mini-batch log density (0 before the first step).
+    pub fn logdensity(&self) -> T {
+        self.st.logp
+    }
+
+    /// Current step size ε.
+    pub fn step_size(&self) -> T {
+        self.st.step_size
+    }
+
+    /// The tuner's averages and counter (`m = .mean`, `s_E = .std`, `t`).
+    pub fn tuner(&self) -> GammaTuner<T> {
+        self.st.tuner
+    }
+
+    /// Writes the unit momentum into `out` (zeros when the momentum is zero:
+    /// at the start and after a reset). Errors: `BufferLength`.
+    pub fn momentum(&self, out: &mut [T]) -> Result<(), Error> {
+        let d = self.d();
+        if out.len() != d {
+            return Err(Error::BufferLength);
+        }
+        let inv = if self.st.uu > T::ZERO { T::ONE / self.st.uu.sqrt() } else { T::ZERO };
+        for (o, v) in out.iter_mut().zip(&self.ws[4 * d..5 * d]) {
+            *o = *v * inv;
+        }
+        Ok(())
+    }
+
+    /// The diagonal `s = 1/P` the dynamics use (ones without preconditioning).
+    pub fn preconditioner(&self) -> &[T] {
+        let d = self.d();
+        &self.ws[5 * d..6 * d]
+    }
+
+    /// pSMILE's per-parameter gradient spread `σ_g` (before clip and
+    /// normalisation; ones until the first preconditioned step).
+    pub fn grad_sd(&self) -> &[T] {
+        let d = self.d();
+        &self.ws[6 * d..7 * d]
+    }
+
+    /// pSMILE's gradient mean `ḡ` (in reference mode, the value the last
+    /// update used: `0.99 + 0.01 g`).
+    pub fn grad_mean(&self) -> &[T] {
+        let d = self.d();
+        &self.ws[7 * d..]
+    }
+
+    /// Current settings (`step_size` is the current ε).
+    pub fn config(&self) -> SmileConfig<T> {
+        self.st.config()
+    }
+
+    fn idle(&self) -> Result<(), Error> {
+        if self.st.phase == PHASE_IN_STEP {
+            Err(Error::OutOfOrder)
+        } else {
+            Ok(())
+        }
+    }
+
+    /// Changes the settings between steps (`step_size` replaces the current
+    /// ε). Errors: `OutOfOrder` inside a step, the errors of
+    /// [`SmileConfig::validate`], `InvalidSetting` if `mode` or
+    /// `precondition` differ from the chain's (they fix what the stored
+    /// gradient means).
+    pub fn set_config(&mut self, cfg: SmileConfig<T>) -> Result<(), Error> {
+        self.idle()?;
+        cfg.validate()?;
+        if cfg.mode as u32 != self.st.mode || cfg.precondition as u32 != self.st.precond {
+            return Err(Error::InvalidSetting);
+        }
+        self.st.set_config(&cfg);
+        Ok(())
+    }
+
+    /// Sets the step size ε. Errors: `InvalidStepSize`, `OutOfOrder`.
+    pub fn set_step_size(&mut self, eps: T) -> Result<(), Error> {
+        self.idle()?;
+        if !(eps > T::ZERO && eps.is_finite()) {
+            return Err(Error::InvalidStepSize);
+        }
+        self.st.step_size = eps;
+        Ok(())
+    }
+
+    /// Moves the chain to `x` and restarts its dynamics as at construction
+    /// (zero momentum, zero stored gradient, no stored log density); the
+    /// tuner and the noise estimate are kept. Errors: `BufferLength`,
+    /// `InvalidValue`, `OutOfOrder`.
+    pub fn set_position(&mut self, x: &[T]) -> Result<(), Error> {
+        self.idle()?;
+        let d = self.d();
+        if x.len() != d {
+            return Err(Error::BufferLength);
+        }
+        if !x.iter().all(|v| v.is_finite()) {
+            return Err(Error::InvalidValue);
+        }
+        let st = &mut self.st;
+        let p = split(self.ws, d, st.xcur, st.gcur);
+        p.x_cur.copy_from_slice(x);
+        p.g_cur.fill(T::ZERO);
+        p.u.fill(T::ZERO);
+        st.uu = T::ZERO;
+        st.logp = T::ZERO;
+        st.has_logp = 0;
+        Ok(())
+    }
+
+    /// Sets the momentum (normalised internally; the zero vector is allowed,
+    /// as after a reset). Errors: `BufferLength`, `InvalidValue`, `OutOfOrder`.
+    pub fn set_momentum(&mut self, u: &[T]) -> Result<(), Error> {
+        self.idle()?;
+        let d = self.d();
+        if u.len() != d {
+            return Err(Error::BufferLength);
+        }
+        let uu = norm_sq(u);
+        if !uu.is_finite() {
+            return Err(Error::InvalidValue);
+        }
+        self.ws[4 * d..5 * d].copy_from_slice(u);
+        self.st.uu = uu;
+        Ok(())
+    }
+
+    fn diags(&self) -> Diags {
+        match (self.st.precond == 1, self.st.reference()) {
+            (false, _) => Diags::Plain,
+            (true, true) => Diags::StoreScaled,
+            (true, false) => Diags::KickScaled,
+        }
+    }
+
+    /// 1.2.2 form in reference mode and whenever `u = 0`; else 1.7.1's.
+    fn form(&self) -> KineticForm {
+        if self.st.reference() || self.st.uu == T::ZERO {
+            KineticForm::Legacy
+        } else {
+            KineticForm::Stable
+        }
+    }
+
+    fn sub(&self, k: usize) -> Sub<T> {
+        let c = self.st.integ().coefficients();
+        let at = |i: usize| T::from_f64(if i < c.len() { c[i] } else { 0.0 });
+        let eps = self.st.step_size;
+        Sub { t: at(2 * k) * eps, h: at(2 * k + 1) * eps, dm1: T::from_usize(self.d() - 1), form: self.form() }
+    }
+
+    /// The next evaluation the chain needs: write `∇ log p_B(x)` into
+    /// `grad` for the mini-batch `B` of `step`, then `tell(log p_B(x))`.
+    /// Starting a step (optional refresh, first momentum and position
+    /// update) happens here; asking again before `tell` returns the same
+    /// request without further work.
+    pub fn ask(&mut self) -> Request<'_, T> {
+        if self.st.phase == PHASE_IDLE {
+            self.begin_step();
+        }
+        let (step, stage) = (self.st.steps + 1, self.st.stage);
+        let st = &self.st;
+        let p = split(self.ws, st.dim as usize, st.xcur, st.gcur);
+        Request { x: p.x_new, grad: p.g_new, kind: RequestKind::Stage, step, stage }
+    }
+
+    fn refresh(&mut self) {
+        let d = self.d();
+        let half = self.st.step_size * T::from_f64(0.5);
+        if let Some(nu) = refresh_scale(half, self.st.decoherence_length, d) {
+            let st = &mut self.st;
+            st.uu = partial_refresh(&mut self.ws[4 * d..5 * d], st.uu, nu, &mut st.rng);
+        }
+    }
+
+    fn begin_step(&mut self) {
+        self.refresh();
+        let c = self.sub(0);
+        let diags = self.diags();
+        let st = &mut self.st;
+        let p = split(self.ws, st.dim as usize, st.xcur, st.gcur);
+        let s = &*p.s;
+        let r = match diags {
+            Diags::Plain => begin_impl(p.u, p.g_cur, p.x_cur, p.x_new, Identity, Identity, c),
+            Diags::StoreScaled => begin_impl(p.u, p.g_cur, p.x_cur, p.x_new, Identity, s, c),
+            Diags::KickScaled => begin_impl(p.u, p.g_cur, p.x_cur, p.x_new, s, s, c),
+        };
+        // An error is unreachable for a validated chain (the stored gradient
+        // was cleaned and checked when stored); if it happened, the NaN makes
+        // the step diverge at the next `tell`.
+        match r {
+            Ok(out) => {
+                st.dk = out.dk;
+                st.uu = out.uu;
+            }
+            Err(_) => st.dk = T::from_f64(f64::NAN),
+        }
+        st.step_flagged = 0;
+        st.stage = 1;
+        st.phase = PHASE_IN_STEP;
+    }
+
+    /// Hands the mini-batch log density at the requested point to the chain
+    /// (the gradient must already be in the request's `grad`). A non-finite
+    /// value is a divergence, reported in the step's info.
+    /// Errors: `OutOfOrder` if no step is in progress (call `ask` first).
+    pub fn tell(&mut self, logp: T) -> Result<SmileProgress<T>, Error> {
+        if self.st.phase != PHASE_IN_STEP {
+            return Err(Error::OutOfOrder);
+        }
+        self.st.grad_evals += 1;
+        self.st.logp_new = logp;
+        if !logp.is_finite() || !self.st.dk.is_finite() {
+            return Ok(SmileProgress::Step(self.diverge()));
+        }
+        let k = self.st.stage;
+        let m = self.st.integ().grads_per_step();
+        let last = k >= m;
+        let c = self.sub(k as usize);
+        let diags = self.diags();
+        let st = &mut self.st;
+        let (clip, zn) = (st.grad_clip, st.zero_nan == 1);
+        let p = split(self.ws, st.dim as usize, st.xcur, st.gcur);
+        let s = &*p.s;
+        let (r, flagged) = match diags {
+            Diags::Plain => stage_impl(p.u, p.g_new, p.x_new, Identity, Identity, Identity, c, last, clip, zn),
+            Diags::StoreScaled => stage_impl(p.u, p.g_new, p.x_new, s, Identity, s, c, last, clip, zn),
+            Diags::KickScaled => stage_impl(p.u, p.g_new, p.x_new, Identity, s, s, c, last, clip, zn),
+        };
+        st.step_flagged += flagged;
+        st.flagged += flagged;
+        match r {
+            Err(_) => Ok(SmileProgress::Step(self.diverge())),
+            Ok(out) => {
+                st.dk += out.dk;
+                st.uu = out.uu;
+                if last {
+                    Ok(SmileProgress::Step(self.finish_step()))
+                } else {
+                    st.stage = k + 1;
+                    Ok(SmileProgress::NeedEval)
+                }
+            }
+        }
+    }
+
+    fn finish_step(&mut self) -> SmileStepInfo<T> {
+        let st = &mut self.st;
+        let reference = st.reference();
+        let dk = st.dk;
+        let has_old = if reference { st.logp != T::ZERO } else { st.has_logp == 1 };
+        let de = if has_old { dk + (st.logp - st.logp_new) } else { dk };
+        if !de.is_finite() {
+            return self.diverge();
+        }
+        let a = de.abs();
+        let tcfg = GammaTunerConfig {
+            reset_prob: st.reset_prob,
+            adaption_prob: st.adaption_prob,
+            adaption_strength: st.adaption_strength,
+            smoothing_factor: st.smoothing_factor,
+        };
+        let dec = st.tuner.decide(a, &tcfg, !reference);
+        // Corrected: a reset step's A enters the averages capped at the reset
+        // quantile, so a single huge outlier (e.g. a clipped 1e6 gradient)
+        // cannot inflate m and s_E for the thousands of steps their decay takes.
+        let a_ema = if dec.reset && !reference {
+            let r = T::from_f64(st.tuner.exact_quantile(st.reset_prob.to_f64()));
+            if r < a {
+                r
+            } else {
+                a
+            }
+        } else {
+            a
+        };
+        let eps_used = st.step_size;
+        // A tuner that cannot decide anything (SMILE-naive) leaves ε alone,
+        // clip included.
+        if tcfg.decides() {
+            st.step_size = GammaTuner::adapt(dec, eps_used, st.adaption_strength);
+        }
+        st.tuner.update(a_ema, st.smoothing_factor);
+        let change = step_change(dec, eps_used, st.step_size);
+        let d = st.dim as usize;
+        if dec.reset {
+            // Position restored, momentum zeroed; the reference keeps the
+            // rejected proposal's gradient and log density.
+            st.resets += 1;
+            st.divergences += 1;
+            st.uu = T::ZERO;
+            self.ws[4 * d..5 * d].fill(T::ZERO);
+            if reference {
+                st.gcur ^= 1;
+                st.logp = st.logp_new;
+                st.has_logp = 1;
+            }
+        } else {
+            st.xcur ^= 1;
+            st.gcur ^= 1;
+            st.logp = st.logp_new;
+            st.has_logp = 1;
+        }
+        if st.precond == 1 && (reference || !dec.reset) {
+            let p = split(self.ws, d, st.xcur, st.gcur);
+            let sum = if reference {
+                update_noise_ema(p.g_cur, &*p.s, p.gbar, p.sd, true)
+            } else {
+                update_noise_ema(p.g_cur, Identity, p.gbar, p.sd, false)
+            };
+            precond_from_spread(p.sd, sum, p.s);
+        }
+        let divergence = if dec.reset { Divergence::EnergyError } else { Divergence::None };
+        if !dec.reset {
+            self.refresh();
+        }
+        self.end_step(divergence, de, a, dk, eps_used, change)
+    }
+
+    /// A non-finite step: everything restored, momentum zeroed, averages left
+    /// alone; ε shrinks by `1 − δ` after burn-in (a NaN is often a too-large step).
+    fn diverge(&mut self) -> SmileStepInfo<T> {
+        let d = self.d();
+        let st = &mut self.st;
+        st.divergences += 1;
+        st.uu = T::ZERO;
+        self.ws[4 * d..5 * d].fill(T::ZERO);
+        let eps_used = st.step_size;
+        let dec = Decision { active: st.tuner.t >= DECIDE_FROM, shrink: true, ..Decision::default() };
+        if st.adaption_strength > T::ZERO {
+            st.step_size = GammaTuner::adapt(dec, eps_used, st.adaption_strength);
+        }
+        let change = step_change(dec, eps_used, st.step_size);
+        self.end_step(Divergence::NonFinite, T::ZERO, T::ZERO, T::ZERO, eps_used, change)
+    }
+
+    fn end_step(&mut self, divergence: Divergence, de: T, a: T, dk: T, eps_used: T, change: i32) -> SmileStepInfo<T> {
+        let st = &mut self.st;
+        st.steps += 1;
+        st.phase = PHASE_IDLE;
+        st.stage = 0;
+        SmileStepInfo {
+            step: st.steps,
+            grad_evals: st.grad_evals,
+            divergences: st.divergences,
+            resets: st.resets,
+            flagged_gradients: st.step_flagged,
+            energy_change: de,
+            abs_energy_change: a,
+            kinetic_change: dk,
+            logdensity: st.logp,
+            step_size: eps_used,
+            next_step_size: st.step_size,
+            energy_mean: st.tuner.mean,
+            energy_std: st.tuner.std,
+            divergence,
+            step_size_change: change,
+        }
+    }
+
+    /// Runs one whole step (or the rest of one begun with `ask`), evaluating
+    /// every stage with `f`: the caller passes the step's mini-batch
+    /// density, one call of `step_with` per mini-batch. Never fails today;
+    /// the `Result` matches [`crate::Mclmc::step_with`].
+    pub fn step_with<F: LogDensity<T> + ?Sized>(&mut self, f: &mut F) -> Result<SmileStepInfo<T>, Error> {
+        loop {
+            let r = self.ask();
+            let lp = f.logp(r.x, r.grad);
+            if let SmileProgress::Step(info) = self.tell(lp)? {
+                return Ok(info);
+            }
+        }
+    }
+}
+
+fn step_change<T: Real>(d: Decision, before: T, after: T) -> i32 {
+    if !d.active || after == before {
+        0
+    } else if after < before {
+        -1
+    } else {
+        1
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    extern crate std;
+    use super::*;
+    use crate::targets::StdGaussian;
+    use std::vec;
+
+    #[test]
+    fn first_step_starts_at_x0_and_reports_kinetic_only() {
+        let d = 4;
+        let x0 = [0.5f64, -0.3, 0.2, 1.0];
+        let mut ws = vec![0.0; Smile::<f64>::workspace_len(d)];
+        let mut c = Smile::new(SmileConfig::smile(0.1).reference(), &x0, &mut ws, 1, 0).unwrap();
+        let r = c.ask();
+        assert_eq!((r.step, r.stage, r.kind), (1, 1, RequestKind::Stage));
+        assert_eq!(r.x, &x0, "zero momentum and gradient: the first position update does not move");
+        let info = c.step_with(&mut StdGaussian).unwrap();
+        assert_eq!(info.energy_change, info.kinetic_change);
+        assert_eq!(info.grad_evals, 2);
+        assert_eq!(info.energy_mean, info.abs_energy_change);
+        assert_eq!(info.energy_std, 1e-6);
+    }
+}

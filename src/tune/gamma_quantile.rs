@@ -1,0 +1,354 @@
+//! SMILE's energy-error tuner (ALGORITHMS.md §2.4, §2.6): exponential moving
+//! averages of `A = |ΔE|`, a Gamma distribution moment-matched to them, and
+//! decisions from where the step's `A` falls in that distribution: reset the
+//! chain above the `ρ` quantile, shrink the step size by `(1 − δ)` above the
+//! `1 − 2a/3` quantile, grow it by `(1 + δ)` below the `a/3` quantile.
+//!
+//! Two ways to place `A` in the fitted Gamma (shape `k`, scale `θ`):
+//!
+//! * **reference** — the reference code's Wilson–Hilferty quantiles
+//!   `Q(p) = θ·k·(1 − 1/(9k) + z_p/(3√k))³`, compared with `A`. For `k ≲ 0.55`
+//!   the lower quantile is negative, so `A < Q(a/3)` never holds and the step
+//!   size can only shrink (§2.4 caveat).
+//! * **exact** — the Gamma CDF `F(A/θ)` ([`crate::special::gamma_p`]),
+//!   compared with the probability levels: `A > Q(p) ⇔ F(A) > p` for the
+//!   exact quantile, so this is the exact-quantile rule at the cost of one
+//!   CDF evaluation per step instead of three quantiles, and the lower tail
+//!   never disappears.
+//!
+//! The moving averages follow the reference exactly in both cases (its
+//! burn-in rules, its bias correction `1 − 0.5^(t−4)` and its clips).
+
+use crate::error::Error;
+use crate::real::Real;
+use crate::special::{gamma_p, gamma_quantile, normal_quantile};
+
+/// Regulariser added to the variance in the moment match (reference value).
+const VAR_EPS: f64 = 1e-6;
+/// Clips of the moving averages and the step size (reference values).
+const MEAN_MIN: f64 = 1e-6;
+const MEAN_MAX: f64 = 1e6;
+const STD_MIN: f64 = 1e-6;
+const STD_MAX: f64 = 1e7;
+pub const STEP_SIZE_MIN: f64 = 1e-8;
+pub const STEP_SIZE_MAX: f64 = 10.0;
+/// Burn-in: no reset and no step-size change while `t < DECIDE_FROM`; the
+/// mean is the last `A` while `t < 3`; no bias correction while `t < 5`.
+pub const DECIDE_FROM: u64 = 10;
+
+/// The tuner's constants (the paper's ρ, a, δ, β).
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct GammaTunerConfig<T> {
+    /// ρ ∈ (0, 1]: reset when `A` is above the ρ quantile (1 disables resets).
+    pub reset_prob: T,
+    /// a ∈ [0, 1): tail mass for step-size moves, `a/3` below and `2a/3` above.
+    pub adaption_prob: T,
+    /// δ ∈ [0, 1): multiplicative step-size change (0 freezes the step size).
+    pub adaption_strength: T,
+    /// β ∈ (0, 1]: weight of the newest `A` in the moving averages.
+    pub smoothing_factor: T,
+}
+
+impl<T: Real> GammaTunerConfig<T> {
+    /// The values of every SMILE/pSMILE experiment config of the reference
+    /// (§2.4 table): ρ = 0.98, a = 0.1, δ = 0.02, β = 0.01.
+    pub fn paper() -> Self {
+        GammaTunerConfig {
+            reset_prob: T::from_f64(0.98),
+            adaption_prob: T::from_f64(0.1),
+            adaption_strength: T::from_f64(0.02),
+            smoothing_factor: T::from_f64(0.01),
+        }
+    }
+
+    /// No resets and a fixed step size (SMILE-naive); the averages are still kept.
+    pub fn off() -> Self {
+        GammaTunerConfig { reset_prob: T::ONE, adaption_prob: T::ZERO, adaption_strength: T::ZERO, smoothing_factor: T::from_f64(0.01) }
+    }
+
+    /// Checks the ranges above (NaN fails). Error: `InvalidSetting`.
+    pub fn validate(&self) -> Result<(), Error> {
+        let ok = self.reset_prob > T::ZERO
+            && self.reset_prob <= T::ONE
+            && self.adaption_prob >= T::ZERO
+            && self.adaption_prob < T::ONE
+            && self.adaption_strength >= T::ZERO
+            && self.adaption_strength < T::ONE
+            && self.smoothing_factor > T::ZERO
+            && self.smoothing_factor <= T::ONE;
+        if ok {
+            Ok(())
+        } else {
+            Err(Error::InvalidSetting)
+        }
+    }
+
+    /// Whether any decision can fire: otherwise [`GammaTuner::decide`] skips
+    /// the quantile work.
+    pub fn decides(&self) -> bool {
+        self.reset_prob < T::ONE || (self.adaption_prob > T::ZERO && self.adaption_strength > T::ZERO)
+    }
+}
+
+/// What the tuner concluded about one step's `A`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub struct Decision {
+    /// Burn-in is over (`t ≥ 10`): resets and step-size moves are allowed.
+    pub active: bool,
+    /// `A` is above the reset quantile.
+    pub reset: bool,
+    /// `A` is above the upper adaptation quantile: multiply ε by `1 − δ`.
+    pub shrink: bool,
+    /// `A` is below the lower adaptation quantile: multiply ε by `1 + δ`.
+    pub grow: bool,
+}
+
+/// The tuner's state: plain data, part of a sampler's checkpoint.
+#[derive(Clone, Copy, Debug, PartialEq)]
+#[repr(C)]
+pub struct GammaTuner<T> {
+    /// Moving average of `A` (`m`, "energy_var_mean"); 0 before the first update.
+    pub mean: T,
+    /// Moving standard deviation of `A` (`s_E`, "energy_var_std").
+    pub std: T,
+    /// Step counter `t`, 1 before the first update.
+    pub t: u64,
+}
+
+impl<T: Real> Default for GammaTuner<T> {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl<T: Real> GammaTuner<T> {
+    /// The reference's initial state: `m = s_E = 0`, `t = 1`.
+    pub fn new() -> Self {
+        GammaTuner { mean: T::ZERO, std: T::ZERO, t: 1 }
+    }
+
+    /// Whether the values could have come from [`update`](Self::update).
+    pub fn is_valid(&self) -> bool {
+        self.t >= 1 && self.mean >= T::ZERO && self.mean.is_finite() && self.std >= T::ZERO && self.std.is_finite()
+    }
+
+    /// Shape `k` and scale `θ` of the Gamma moment-matched to the averages,
+    /// in `f64`. With `regularise` (the reference) the variance gets `+1e-6`:
+    /// an *absolute* floor, which makes the fitted shape `m²/(s_E² + 1e-6)`
+    /// collapse when `|ΔE|` is of order 1e-3 or smaller (see [`decide`](Self::decide)).
+    /// Without it the fit is scale-invariant; the clip `s_E ≥ 1e-6` keeps the
+    /// variance positive.
+    pub fn gamma_params(&self, regularise: bool) -> (f64, f64) {
+        let m = self.mean.to_f64();
+        let s = self.std.to_f64();
+        let v = s * s + if regularise { VAR_EPS } else { 0.0 };
+        (m * m / v, v / m)
+    }
+
+    /// The reference's Wilson–Hilferty quantile at probability `p` of the
+    /// moment-matched (regularised) Gamma; negative for small shapes.
+    pub fn wilson_hilferty(&self, p: f64) -> f64 {
+        let (k, theta) = self.gamma_params(true);
+        let z = normal_quantile(p);
+        let tmp = 1.0 - 1.0 / (9.0 * k) + z / (3.0 * libm::sqrt(k));
+        theta * (k * (tmp * tmp * tmp))
+    }
+
+    /// The exact quantile at probability `p` of the moment-matched
+    /// (unregularised) Gamma: what the corrected rule compares with.
+    pub fn exact_quantile(&self, p: f64) -> f64 {
+        let (k, theta) = self.gamma_params(false);
+        theta * gamma_quantile(k, p)
+    }
+
+    /// Places `a` (finite, ≥ 0) in the Gamma fitted to the averages *before*
+    /// this step. No decision fires during burn-in (`t < 10`) or when the
+    /// configuration cannot decide anything.
+    ///
+    /// `exact = false` is the reference rule (Wilson–Hilferty, regularised
+    /// fit). `exact = true` is the corrected rule: exact Gamma CDF and the
+    /// scale-invariant fit. The reference's absolute `+1e-6` matters when
+    /// `|ΔE|` is small (exact or low-noise gradients): once `s_E² ≲ 1e-6` the
+    /// fitted shape falls like `m²/1e-6`, almost every `A` lands above the
+    /// reset quantile, each reset shrinks ε, which shrinks `A` further, and
+    /// the chain ends in a reset storm at ε = 1e-8 (`tests/smile_stats.rs`).
+    pub fn decide(&self, a: T, cfg: &GammaTunerConfig<T>, exact: bool) -> Decision {
+        let mut d = Decision { active: self.t >= DECIDE_FROM, ..Decision::default() };
+        if !d.active || !cfg.decides() {
+            return d;
+        }
+        let a = a.to_f64();
+        let rho = cfg.reset_prob.to_f64();
+        let ap = cfg.adaption_prob.to_f64();
+        // The reference's spelling of the two tail levels.
+        let upper = 1.0 - 2.0 * ap / 3.0;
+        let lower = ap / 3.0;
+        if exact {
+            let (k, theta) = self.gamma_params(false);
+            let f = gamma_p(k, a / theta);
+            d.reset = f > rho;
+            d.shrink = f > upper;
+            d.grow = f < lower;
+        } else {
+            d.reset = a > self.wilson_hilferty(rho);
+            d.shrink = a > self.wilson_hilferty(upper);
+            d.grow = a < self.wilson_hilferty(lower);
+        }
+        d
+    }
+
+    /// The reference's moving-average update with this step's `a`, then `t += 1`.
+    pub fn update(&mut self, a: T, smoothing: T) {
+        let one = T::ONE;
+        let clip = |v: T, lo: f64, hi: f64| v.max(T::from_f64(lo)).min(T::from_f64(hi));
+        let m = if self.t < 3 { a } else { self.mean * (one - smoothing) + smoothing * a };
+        let m = clip(m, MEAN_MIN, MEAN_MAX);
+        // The previous spread enters from the second update on.
+        let keep = if self.t != 1 { one } else { T::ZERO };
+        let dev = a - m;
+        let v = self.std * self.std * keep * (one - smoothing) + smoothing * (dev * dev);
+        // 0.5^n underflows to 0 long before n = 2000, in f32 and f64 alike.
+        let bc = if self.t < 5 || self.t - 4 > 2000 { one } else { one - T::from_f64(libm::pow(0.5, (self.t - 4) as f64)) };
+        self.std = clip((v / bc).sqrt(), STD_MIN, STD_MAX);
+        self.mean = m;
+        self.t += 1;
+    }
+
+    /// The step size after `d` (call with the decision of the same step,
+    /// before or after [`update`](Self::update)): unchanged during burn-in,
+    /// else moved by `(1 ∓ δ)` and clipped to `[1e-8, 10]`.
+    pub fn adapt(d: Decision, eps: T, strength: T) -> T {
+        if !d.active {
+            return eps;
+        }
+        let mut e = eps;
+        if d.shrink {
+            e *= T::ONE - strength;
+        }
+        if d.grow {
+            e *= T::ONE + strength;
+        }
+        e.max(T::from_f64(STEP_SIZE_MIN)).min(T::from_f64(STEP_SIZE_MAX))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn burn_in_rules_and_clips() {
+        let mut t = GammaTuner::<f64>::new();
+        let cfg = GammaTunerConfig::paper();
+        // t = 1: m = A, spread from scratch (0 → clipped to 1e-6).
+        t.update(3.0, 0.01);
+        assert_eq!((t.mean, t.std, t.t), (3.0, 1e-6, 2));
+        // t = 2: m = A again; v = 1e-12·0.99 + 0, whose root is below the clip.
+        t.update(5.0, 0.01);
+        assert_eq!((t.mean, t.std), (5.0, 1e-6));
+        // t = 3: EMA starts.
+        t.update(7.0, 0.01);
+        assert!((t.mean - (5.0 * 0.99 + 0.07)).abs() < 1e-14);
+        assert!((t.std - (1e-12 * 0.99 + 0.01 * (7.0 - t.mean).powi(2)).sqrt()).abs() < 1e-14);
+        // t = 5: bias correction 1 − 0.5 = 0.5.
+        t.update(1.0, 0.01);
+        let (m4, s4) = (t.mean, t.std);
+        t.update(2.0, 0.01);
+        let m5 = m4 * 0.99 + 0.02;
+        assert!((t.mean - m5).abs() < 1e-14);
+        assert!((t.std - ((s4 * s4 * 0.99 + 0.01 * (2.0 - m5).powi(2)) / 0.5).sqrt()).abs() < 1e-12);
+        // No decisions before t = 10.
+        assert_eq!(t.t, 6);
+        assert_eq!(t.decide(1e9, &cfg, false), Decision::default());
+        assert_eq!(GammaTuner::adapt(t.decide(1e9, &cfg, true), 0.5, 0.02), 0.5);
+        // Clips.
+        let mut c = GammaTuner::<f64>::new();
+        c.update(1e300, 0.5);
+        assert_eq!(c.mean, 1e6);
+        c.update(0.0, 0.5);
+        assert_eq!(c.mean, 1e-6);
+        assert!(c.std <= 1e7);
+        let d = Decision { active: true, reset: false, shrink: false, grow: true };
+        assert_eq!(GammaTuner::adapt(d, 9.9, 0.5), 10.0);
+        assert_eq!(GammaTuner::adapt(Decision { grow: false, shrink: true, ..d }, 1.5e-8, 0.5), 1e-8);
+    }
+
+    /// A tuner state with a given mean and spread, past burn-in.
+    fn at(mean: f64, std: f64) -> GammaTuner<f64> {
+        GammaTuner { mean, std, t: 100 }
+    }
+
+    #[test]
+    fn exact_and_wilson_hilferty_agree_for_moderate_shapes() {
+        let cfg = GammaTunerConfig::<f64>::paper();
+        // Shape 4: WH is accurate to ~1% relative in the quantile; decisions
+        // for A away from the thresholds must coincide.
+        let tu = at(2.0, 1.0);
+        for p in [0.1 / 3.0, 1.0 - 0.2 / 3.0, 0.98] {
+            let (wh, ex) = (tu.wilson_hilferty(p), tu.exact_quantile(p));
+            assert!((wh - ex).abs() < 1.5e-2 * ex, "p={p}: WH {wh} exact {ex}");
+            for f in [0.9, 1.1] {
+                let a = ex * f;
+                assert_eq!(tu.decide(a, &cfg, true), tu.decide(a, &cfg, false), "A = {a}");
+            }
+        }
+        let d = tu.decide(tu.exact_quantile(0.99), &cfg, true);
+        assert!(d.active && d.reset && d.shrink && !d.grow);
+        let d = tu.decide(tu.exact_quantile(0.01), &cfg, true);
+        assert!(!d.reset && !d.shrink && d.grow);
+        let d = tu.decide(tu.exact_quantile(0.5), &cfg, true);
+        assert!(!d.reset && !d.shrink && !d.grow);
+    }
+
+    #[test]
+    fn small_shape_lower_quantile_exact_is_positive_wh_is_not() {
+        // Shape 0.5 (s_E = √2·m): the §2.4 caveat.
+        let tu = at(1.0, 2f64.sqrt());
+        let (k, _) = tu.gamma_params(true);
+        assert!((k - 0.5).abs() < 1e-5);
+        assert!((tu.gamma_params(false).0 - 0.5).abs() < 1e-15);
+        let p = 0.1 / 3.0;
+        assert!(tu.wilson_hilferty(p) < 0.0);
+        let q = tu.exact_quantile(p);
+        assert!(q > 0.0);
+        let cfg = GammaTunerConfig::<f64>::paper();
+        // A tiny A grows ε only with the exact rule.
+        assert!(tu.decide(q * 0.5, &cfg, true).grow);
+        assert!(!tu.decide(q * 0.5, &cfg, false).grow);
+        assert!(!tu.decide(0.0, &cfg, false).grow);
+    }
+
+    #[test]
+    fn disabled_tuner_never_decides() {
+        let cfg = GammaTunerConfig::<f64>::off();
+        assert!(!cfg.decides());
+        let tu = at(1.0, 1.0);
+        for a in [0.0, 1e-9, 1.0, 1e30] {
+            for exact in [false, true] {
+                let d = tu.decide(a, &cfg, exact);
+                assert!(d.active && !d.reset && !d.shrink && !d.grow);
+            }
+        }
+        // ρ = 1 with adaptation on: the reset quantile is +∞ in both rules.
+        let cfg = GammaTunerConfig { reset_prob: 1.0, ..GammaTunerConfig::<f64>::paper() };
+        assert!(!tu.decide(1e30, &cfg, false).reset && !tu.decide(1e30, &cfg, true).reset);
+    }
+
+    #[test]
+    fn config_validation() {
+        let ok = GammaTunerConfig::<f64>::paper();
+        assert!(ok.validate().is_ok() && GammaTunerConfig::<f64>::off().validate().is_ok());
+        for bad in [
+            GammaTunerConfig { reset_prob: 0.0, ..ok },
+            GammaTunerConfig { reset_prob: 1.5, ..ok },
+            GammaTunerConfig { reset_prob: f64::NAN, ..ok },
+            GammaTunerConfig { adaption_prob: 1.0, ..ok },
+            GammaTunerConfig { adaption_prob: -0.1, ..ok },
+            GammaTunerConfig { adaption_strength: 1.0, ..ok },
+            GammaTunerConfig { smoothing_factor: 0.0, ..ok },
+            GammaTunerConfig { smoothing_factor: f64::NAN, ..ok },
+        ] {
+            assert_eq!(bad.validate(), Err(Error::InvalidSetting), "{bad:?}");
+        }
+    }
+}
