@@ -10,7 +10,8 @@ use core::fmt;
 pub enum Error {
     /// A required pointer was NULL (C ABI only).
     NullPointer = 1,
-    /// The dimension is below 2 (the dynamics divide by `d − 1`).
+    /// The dimension is below the sampler's minimum: 2 for the microcanonical
+    /// samplers (their dynamics divide by `d − 1`), 1 for the SGLD family.
     DimensionTooSmall = 2,
     /// A buffer's length does not match what the dimension requires.
     BufferLength = 3,
@@ -39,7 +40,7 @@ impl Error {
     pub const fn message(self) -> &'static str {
         match self {
             Error::NullPointer => "a required pointer is NULL",
-            Error::DimensionTooSmall => "dimension must be at least 2",
+            Error::DimensionTooSmall => "dimension too small (at least 2 for MCLMC/SMILE, 1 for the SGLD family)",
             Error::BufferLength => "buffer length does not match the dimension",
             Error::InvalidStepSize => "step size must be finite and positive",
             Error::InvalidDecoherenceLength => "decoherence length L must be positive (or +inf to disable refresh)",

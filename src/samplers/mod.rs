@@ -4,8 +4,19 @@
 
 pub mod mclmc;
 pub mod request;
+pub mod schedule;
+pub(crate) mod sg;
+pub mod sgld;
+pub mod psgld;
+pub mod sghmc;
+pub mod fsgld;
 pub mod smile;
 
 pub use mclmc::{Mclmc, MclmcConfig, MclmcState, RefreshMode};
 pub use request::{Divergence, LogDensity, Progress, Request, RequestKind, StepInfo};
+pub use schedule::{Schedule, ScheduleKind};
+pub use sgld::{Sgld, SgldConfig, SgldState};
+pub use psgld::{Psgld, PsgldConfig, PsgldState};
+pub use sghmc::{Sghmc, SghmcConfig, SghmcState};
+pub use fsgld::{Fsgld, FsgldConfig, FsgldState};
 pub use smile::{Smile, SmileConfig, SmileMode, SmileProgress, SmileState, SmileStepInfo};
