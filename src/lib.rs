@@ -51,6 +51,7 @@ fn panic(_: &core::panic::PanicInfo<'_>) -> ! {
 pub mod diagnostics;
 pub mod dynamics;
 pub mod error;
+pub mod ffi;
 pub mod real;
 pub mod rng;
 pub mod samplers;

@@ -1,0 +1,3 @@
+module smile.test/ffi
+
+go 1.19

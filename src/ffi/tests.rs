@@ -1,0 +1,292 @@
+//! Unit tests of the C ABI called from Rust: the same numbers as the Rust
+//! API, bit for bit; versions and status strings in sync.
+
+extern crate std;
+use std::vec;
+use std::vec::Vec;
+
+use core::ffi::{c_int, c_void, CStr};
+use core::mem::size_of;
+use core::ptr;
+
+use super::mclmc::*;
+use super::smile_progress::*;
+use super::smile_status::*;
+use super::*;
+use crate::{Mclmc, MclmcConfig};
+
+/// 64-byte aligned scratch memory.
+#[repr(C, align(64))]
+#[derive(Clone, Copy)]
+struct Line([u8; 64]);
+
+fn mem(bytes: usize) -> Vec<Line> {
+    vec![Line([0; 64]); bytes.div_ceil(64)]
+}
+
+unsafe extern "C" fn gauss64(_: *mut c_void, d: usize, x: *const f64, g: *mut f64, lp: *mut f64) -> c_int {
+    let mut s = 0.0;
+    for i in 0..d {
+        let v = *x.add(i);
+        *g.add(i) = -v;
+        s += v * v;
+    }
+    *lp = -0.5 * s;
+    0
+}
+
+unsafe extern "C" fn gauss32(_: *mut c_void, d: usize, x: *const f32, g: *mut f32, lp: *mut f32) -> c_int {
+    let mut s = 0.0f32;
+    for i in 0..d {
+        let v = *x.add(i);
+        *g.add(i) = -v;
+        s += v * v;
+    }
+    *lp = -0.5 * s;
+    0
+}
+
+fn cfg64(d: usize) -> smile_mclmc_config_f64 {
+    let mut c: smile_mclmc_config_f64 = unsafe { core::mem::zeroed() };
+    let st = unsafe { smile_mclmc_config_default_f64(&mut c, size_of::<smile_mclmc_config_f64>(), d) };
+    assert_eq!(st, SMILE_OK);
+    c.step_size = 0.9;
+    c.decoherence_length = 2.5;
+    c
+}
+
+fn new64(d: usize, seed: u64, m: &mut [Line]) -> *mut smile_mclmc_f64 {
+    let c = cfg64(d);
+    let x0: Vec<f64> = (0..d).map(|i| 1.0 + i as f64 * 0.1).collect();
+    let mut h = ptr::null_mut();
+    let st = unsafe {
+        smile_mclmc_init_f64(m.as_mut_ptr() as *mut c_void, m.len() * 64, d, &c, x0.as_ptr(), seed, 3, &mut h)
+    };
+    assert_eq!(st, SMILE_OK);
+    h
+}
+
+fn size64(d: usize) -> usize {
+    let (mut s, mut a) = (0, 0);
+    assert_eq!(unsafe { smile_mclmc_memory_size_f64(d, ptr::null(), &mut s, &mut a) }, SMILE_OK);
+    assert_eq!(a, SMILE_ALIGN);
+    s
+}
+
+#[test]
+fn versions_in_sync() {
+    let v = env!("CARGO_PKG_VERSION");
+    assert_eq!(
+        std::format!("{SMILE_VERSION_MAJOR}.{SMILE_VERSION_MINOR}.{SMILE_VERSION_PATCH}"),
+        v
+    );
+    assert_eq!(unsafe { CStr::from_ptr(smile_version()) }.to_str().unwrap(), v);
+    assert_eq!(smile_version_number(), SMILE_VERSION_NUMBER);
+    let header = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/include/smile.h")).unwrap();
+    for (name, val) in [
+        ("SMILE_VERSION_MAJOR", SMILE_VERSION_MAJOR.to_string()),
+        ("SMILE_VERSION_MINOR", SMILE_VERSION_MINOR.to_string()),
+        ("SMILE_VERSION_PATCH", SMILE_VERSION_PATCH.to_string()),
+        ("SMILE_VERSION_STRING", std::format!("\"{v}\"")),
+        ("SMILE_ALIGN", SMILE_ALIGN.to_string()),
+    ] {
+        let line = std::format!("#define {name} {val}\n");
+        assert!(header.contains(&line), "include/smile.h lacks `{}`", line.trim());
+    }
+}
+
+use std::string::ToString;
+
+#[test]
+fn status_strings() {
+    use crate::Error::*;
+    for e in [
+        NullPointer,
+        DimensionTooSmall,
+        BufferLength,
+        InvalidStepSize,
+        InvalidDecoherenceLength,
+        InvalidSetting,
+        OutOfOrder,
+        NonFiniteInitialPoint,
+        InvalidValue,
+        InvalidState,
+        CallbackFailed,
+    ] {
+        let s: smile_status = e.into();
+        assert_eq!(s as u32, e as u32, "C codes 1-31 mirror smile::Error");
+        let m = unsafe { CStr::from_ptr(smile_status_str(s as c_int)) };
+        assert_eq!(m.to_str().unwrap(), e.message());
+    }
+    let unknown = unsafe { CStr::from_ptr(smile_status_str(-5)) }.to_str().unwrap();
+    for c in [0, 32, 33, 34, 35, 36, 37] {
+        let m = unsafe { CStr::from_ptr(smile_status_str(c)) }.to_str().unwrap();
+        assert_ne!(m, unknown, "status {c} has no description");
+    }
+    assert_eq!(unsafe { CStr::from_ptr(smile_status_str(c_int::MAX)) }.to_str().unwrap(), unknown);
+}
+
+/// The C ABI (callback and ask/tell) gives the Rust API's chain bit for bit.
+#[test]
+fn same_chain_as_rust_api_f64() {
+    let d = 7;
+    let n = 60;
+    // Rust API
+    let c = cfg64(d);
+    let rc = MclmcConfig { step_size: c.step_size, decoherence_length: c.decoherence_length, ..MclmcConfig::for_dim(d) };
+    let mut ws = vec![0.0f64; Mclmc::<f64>::workspace_len(d)];
+    let x0: Vec<f64> = (0..d).map(|i| 1.0 + i as f64 * 0.1).collect();
+    let mut chain = Mclmc::new(rc, &x0, &mut ws, 11, 3).unwrap();
+    let mut f = |x: &[f64], g: &mut [f64]| {
+        let mut s = 0.0;
+        for (g, x) in g.iter_mut().zip(x) {
+            *g = -x;
+            s += x * x;
+        }
+        -0.5 * s
+    };
+    let mut want = Vec::new();
+    for _ in 0..n {
+        chain.step_with(&mut f).unwrap();
+        want.extend_from_slice(chain.position());
+    }
+    // C ABI, callback
+    let mut m1 = mem(size64(d));
+    let h1 = new64(d, 11, &mut m1);
+    let mut got = vec![0.0; d];
+    for k in 0..n {
+        let mut info: smile_step_info_f64 = unsafe { core::mem::zeroed() };
+        assert_eq!(unsafe { smile_mclmc_step_f64(h1, Some(gauss64), ptr::null_mut(), &mut info) }, SMILE_OK);
+        assert_eq!(info.step, k as u64 + 1);
+        assert_eq!(unsafe { smile_mclmc_position_f64(h1, got.as_mut_ptr(), d) }, SMILE_OK);
+        assert_eq!(got[..], want[k * d..(k + 1) * d]);
+    }
+    // C ABI, ask/tell
+    let mut m2 = mem(size64(d));
+    let h2 = new64(d, 11, &mut m2);
+    let mut steps = 0;
+    while steps < n {
+        let mut r: smile_request_f64 = unsafe { core::mem::zeroed() };
+        assert_eq!(unsafe { smile_mclmc_ask_f64(h2, &mut r) }, SMILE_OK);
+        assert_eq!(r.dim, d);
+        let mut lp = 0.0;
+        unsafe { gauss64(ptr::null_mut(), d, r.x, r.grad, &mut lp) };
+        let mut p = SMILE_PROGRESS_INITIALIZED;
+        assert_eq!(unsafe { smile_mclmc_tell_f64(h2, lp, &mut p, ptr::null_mut()) }, SMILE_OK);
+        if p == SMILE_PROGRESS_STEP_DONE {
+            assert_eq!(unsafe { smile_mclmc_position_f64(h2, got.as_mut_ptr(), d) }, SMILE_OK);
+            assert_eq!(got[..], want[steps * d..(steps + 1) * d]);
+            steps += 1;
+        }
+    }
+    // Same bytes in both instances.
+    let b = size64(d);
+    let (a1, a2) = (m1.as_ptr() as *const u8, m2.as_ptr() as *const u8);
+    assert!(unsafe { core::slice::from_raw_parts(a1, b) == core::slice::from_raw_parts(a2, b) });
+}
+
+/// A checkpoint taken mid-run (even mid-step) continues bit-identically.
+#[test]
+fn checkpoint_resumes_bit_identically() {
+    let d = 5;
+    let b = size64(d);
+    let mut m = mem(b);
+    let h = new64(d, 5, &mut m);
+    for _ in 0..10 {
+        assert_eq!(unsafe { smile_mclmc_step_f64(h, Some(gauss64), ptr::null_mut(), ptr::null_mut()) }, SMILE_OK);
+    }
+    // leave a step pending
+    let mut r: smile_request_f64 = unsafe { core::mem::zeroed() };
+    assert_eq!(unsafe { smile_mclmc_ask_f64(h, &mut r) }, SMILE_OK);
+    let mut ck = vec![0u8; b + 3];
+    // unaligned checkpoint buffer
+    assert_eq!(unsafe { smile_mclmc_save_f64(h, ck.as_mut_ptr().add(3) as *mut c_void, b) }, SMILE_OK);
+    let mut m2 = mem(b);
+    let mut h2 = ptr::null_mut();
+    assert_eq!(
+        unsafe { smile_mclmc_restore_f64(m2.as_mut_ptr() as *mut c_void, b, ck.as_ptr().add(3) as *const c_void, b, &mut h2) },
+        SMILE_OK
+    );
+    let (mut x1, mut x2) = (vec![0.0; d], vec![0.0; d]);
+    for _ in 0..20 {
+        unsafe {
+            assert_eq!(smile_mclmc_step_f64(h, Some(gauss64), ptr::null_mut(), ptr::null_mut()), SMILE_OK);
+            assert_eq!(smile_mclmc_step_f64(h2, Some(gauss64), ptr::null_mut(), ptr::null_mut()), SMILE_OK);
+            smile_mclmc_position_f64(h, x1.as_mut_ptr(), d);
+            smile_mclmc_position_f64(h2, x2.as_mut_ptr(), d);
+        }
+        assert_eq!(x1, x2);
+    }
+    // a corrupted checkpoint is refused and leaves no instance behind
+    ck[3 + 8] ^= 1; // `bytes` field
+    let mut h3 = h2;
+    let st = unsafe { smile_mclmc_restore_f64(m2.as_mut_ptr() as *mut c_void, b, ck.as_ptr().add(3) as *const c_void, b, &mut h3) };
+    assert_eq!(st, SMILE_ERR_INVALID_STATE);
+    assert!(h3.is_null());
+}
+
+#[test]
+fn f32_runs_and_is_not_an_f64_instance() {
+    let d = 4;
+    let (mut s, mut a) = (0, 0);
+    assert_eq!(unsafe { smile_mclmc_memory_size_f32(d, ptr::null(), &mut s, &mut a) }, SMILE_OK);
+    let mut m = mem(s);
+    let x0 = [0.5f32; 4];
+    let mut h = ptr::null_mut();
+    assert_eq!(
+        unsafe { smile_mclmc_init_f32(m.as_mut_ptr() as *mut c_void, s, d, ptr::null(), x0.as_ptr(), 1, 0, &mut h) },
+        SMILE_OK
+    );
+    let mut info: smile_step_info_f32 = unsafe { core::mem::zeroed() };
+    for _ in 0..20 {
+        assert_eq!(unsafe { smile_mclmc_step_f32(h, Some(gauss32), ptr::null_mut(), &mut info) }, SMILE_OK);
+    }
+    assert_eq!(info.step, 20);
+    let mut dim = 0;
+    assert_eq!(unsafe { smile_mclmc_dim_f64(h as *const smile_mclmc_f64, &mut dim) }, SMILE_ERR_NOT_AN_INSTANCE);
+    assert_eq!(unsafe { smile_mclmc_dim_f32(h, &mut dim) }, SMILE_OK);
+    assert_eq!(dim, d);
+}
+
+#[test]
+fn config_struct_sizes() {
+    let full = size_of::<smile_mclmc_config_f64>();
+    let mut c = cfg64(3);
+    let mut s = 0;
+    let mut a = 0;
+    for (size, ok) in [(0, false), (8, false), (12, false), (16, true), (24, true), (32, true), (36, true), (40, true), (48, false)] {
+        c.struct_size = size;
+        let st = unsafe { smile_mclmc_memory_size_f64(3, &c, &mut s, &mut a) };
+        assert_eq!(st == SMILE_OK, ok, "struct_size {size} (full {full})");
+        if !ok {
+            assert_eq!(st, SMILE_ERR_STRUCT_SIZE);
+        }
+    }
+    // Writing a short (older) struct touches no byte past its size.
+    let mut buf = [0xAAu8; 64];
+    let st = unsafe { smile_mclmc_config_default_f64(buf.as_mut_ptr() as *mut smile_mclmc_config_f64, 16, 4) };
+    assert_eq!(st, SMILE_OK);
+    assert!(buf[16..].iter().all(|&b| b == 0xAA));
+    assert_eq!(f64::from_ne_bytes(buf[8..16].try_into().unwrap()), 0.5); // 0.25 * sqrt(4)
+}
+
+/// A callback that re-enters the instance gets BUSY; the step goes on.
+#[test]
+fn reentrant_callback_is_refused() {
+    unsafe extern "C" fn reenter(user: *mut c_void, d: usize, x: *const f64, g: *mut f64, lp: *mut f64) -> c_int {
+        let h = user as *mut smile_mclmc_f64;
+        let mut dim = 0;
+        let mut st = SMILE_OK;
+        if smile_mclmc_dim_f64(h, &mut dim) == SMILE_ERR_BUSY {
+            st = SMILE_ERR_BUSY;
+        }
+        assert_eq!(st, SMILE_ERR_BUSY);
+        gauss64(ptr::null_mut(), d, x, g, lp)
+    }
+    let d = 3;
+    let mut m = mem(size64(d));
+    let h = new64(d, 1, &mut m);
+    assert_eq!(unsafe { smile_mclmc_step_f64(h, Some(reenter), h as *mut c_void, ptr::null_mut()) }, SMILE_OK);
+    let mut dim = 0;
+    assert_eq!(unsafe { smile_mclmc_dim_f64(h, &mut dim) }, SMILE_OK);
+}
