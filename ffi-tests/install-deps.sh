@@ -10,7 +10,9 @@ set -euo pipefail
 CBINDGEN_VERSION=0.29.4
 
 need_apt=()
-command -v clang >/dev/null 2>&1 || need_apt+=(clang)
+# The sanitizer runtime is only a Recommends of clang on Debian 12, so it is
+# named explicitly (apt runs with --no-install-recommends).
+command -v clang >/dev/null 2>&1 || need_apt+=(clang libclang-rt-14-dev)
 if command -v clang >/dev/null 2>&1 &&
    ! echo 'int main(void){return 0;}' | clang -x c -fsanitize=address,undefined -o /dev/null - >/dev/null 2>&1; then
   need_apt+=(libclang-rt-14-dev)
