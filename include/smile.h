@@ -1,7 +1,11 @@
 /*
  * smile.h — C interface of smile, an allocation-free kernel for
- * gradient-based Bayesian sampling (MCLMC), in double (`_f64`) and float
- * (`_f32`) precision.
+ * gradient-based Bayesian sampling, in double (`_f64`) and float (`_f32`)
+ * precision. Samplers: MCLMC (smile_mclmc_*), SMILE / SMILE-naive / pSMILE
+ * (stochastic-gradient MCLMC, smile_smile_*), and the SGLD family
+ * (smile_sgld_*, smile_psgld_*, smile_sghmc_*, smile_fsgld_*). Every sampler
+ * has the same shape: config_default, memory_size, init, ask/tell, step
+ * (callback), save/restore, accessors and setters.
  *
  * Conventions (details in README.md):
  *  - Every function returns a smile_status (SMILE_OK == 0);
@@ -16,14 +20,17 @@
  *  - The library never panics, aborts or writes outside the memory it is
  *    given, whatever the arguments; it cannot detect dangling pointers or
  *    lengths larger than the real buffers.
- *  - Instances live in caller memory: ask smile_mclmc_memory_size_f64() for
- *    the size, pass SMILE_ALIGN-aligned memory to smile_mclmc_init_f64().
+ *  - Instances live in caller memory: ask smile_<sampler>_memory_size_f64()
+ *    for the size, pass SMILE_ALIGN-aligned memory to ..._init_f64().
  *    Nothing allocates, there is no global state, instances hold no
- *    pointers (a byte copy, smile_mclmc_save_f64(), is a checkpoint).
+ *    pointers (a byte copy, ..._save_f64(), is a checkpoint).
  *  - Thread safety: distinct instances may be used from distinct threads at
  *    the same time; one instance must be used by one thread at a time.
  *  - Config structs start with struct_size: set by ..._config_default(),
  *    older (shorter) versions accepted, unknown larger sizes refused.
+ *  - Stochastic gradients (SMILE, SGLD family): all requests of one step
+ *    (same req.step) go to one mini-batch; draw a new one per step. The
+ *    caller scales the mini-batch likelihood to the full data (N/|B|).
  *  - In the docs, "T" is double for _f64 functions and float for _f32.
  */
 
@@ -67,7 +74,8 @@ typedef enum {
      */
     SMILE_ERR_NULL_POINTER = 1,
     /**
-     * The dimension is below the sampler's minimum (2 for MCLMC).
+     * The dimension is below the sampler's minimum (2 for MCLMC and SMILE,
+     * 1 for the SGLD family).
      */
     SMILE_ERR_DIMENSION_TOO_SMALL = 2,
     /**
@@ -216,6 +224,85 @@ typedef enum {
 } smile_request_kind;
 
 /**
+ * Presets of `smile_smile_config_default_*` (the Rust constructors
+ * `SmileConfig::smile`, `::naive`, `::psmile`).
+ */
+typedef enum {
+    /**
+     * SMILE: the energy-error tuner with the paper's settings (ρ = 0.98,
+     * a = 0.1, δ = 0.02, β = 0.01), McLachlan, no refresh, corrected mode.
+     */
+    SMILE_SMILE_PRESET_SMILE = 0,
+    /**
+     * SMILE-naive: fixed step size, no resets (the averages of |ΔE| are
+     * still kept and reported): ρ = 1, a = 0, δ = 0.
+     */
+    SMILE_SMILE_PRESET_NAIVE = 1,
+    /**
+     * pSMILE: SMILE with gradient-noise preconditioning.
+     */
+    SMILE_SMILE_PRESET_PSMILE = 2,
+} smile_smile_preset;
+
+/**
+ * Values of `smile_smile_config_*.mode`.
+ */
+typedef enum {
+    /**
+     * Reproduces the reference code (EmanuelSommer/SMILE) step for step,
+     * quirks included; use it with `zero_nan_gradients = 1` (that pair is
+     * the Rust `SmileConfig::reference()`).
+     */
+    SMILE_SMILE_MODE_REFERENCE = 0,
+    /**
+     * The reference's quirks fixed, explicit finiteness checks (default).
+     */
+    SMILE_SMILE_MODE_CORRECTED = 1,
+} smile_smile_mode;
+
+/**
+ * Values of `smile_schedule_*.kind`.
+ */
+typedef enum {
+    /**
+     * `h(t) = scale`.
+     */
+    SMILE_SCHEDULE_CONSTANT = 0,
+    /**
+     * `h(t) = scale · (offset + t)^(−power)` (Welling & Teh; `offset` > 0,
+     * `power` ≥ 0, usually in (0.5, 1]).
+     */
+    SMILE_SCHEDULE_POLYNOMIAL = 1,
+    /**
+     * cSGLD's cosine cycles: `h(t) = floor + (scale − floor)/2 · (1 + cos(π r))`,
+     * `r = (t mod period)/period`; no injected noise while `r < explore`.
+     */
+    SMILE_SCHEDULE_CYCLICAL = 2,
+} smile_schedule_kind;
+
+/**
+ * An fSGLD chain in caller memory (opaque): flatness-aware SGLD
+ * (Bruno et al. 2025), same conventions as SGLD (see
+ * `smile_sgld_f64`). Each step asks for the gradient estimate at M
+ * perturbed points `x + σ ζ_m` (stages 1..M, all with the same
+ * `req->step`: use one mini-batch for all of them), then
+ * `x ← x + h (1/M) Σ_m ĝ_m + sqrt(2 T h) ξ`. σ = 0 is SGLD;
+ * `smile_fsgld_coupled_sigma_f64` gives the paper's σ(β).
+ */
+typedef struct smile_fsgld_f32 smile_fsgld_f32;
+
+/**
+ * An fSGLD chain in caller memory (opaque): flatness-aware SGLD
+ * (Bruno et al. 2025), same conventions as SGLD (see
+ * `smile_sgld_f64`). Each step asks for the gradient estimate at M
+ * perturbed points `x + σ ζ_m` (stages 1..M, all with the same
+ * `req->step`: use one mini-batch for all of them), then
+ * `x ← x + h (1/M) Σ_m ĝ_m + sqrt(2 T h) ξ`. σ = 0 is SGLD;
+ * `smile_fsgld_coupled_sigma_f64` gives the paper's σ(β).
+ */
+typedef struct smile_fsgld_f64 smile_fsgld_f64;
+
+/**
  * An MCLMC chain in caller memory (opaque; a handle is the address
  * of the memory given to `init`/`restore`).
  */
@@ -226,6 +313,122 @@ typedef struct smile_mclmc_f32 smile_mclmc_f32;
  * of the memory given to `init`/`restore`).
  */
 typedef struct smile_mclmc_f64 smile_mclmc_f64;
+
+/**
+ * A pSGLD chain in caller memory (opaque): SGLD with an RMSprop
+ * diagonal preconditioner (Li et al. 2016), same conventions as
+ * SGLD (see `smile_sgld_f64`). Per step:
+ * `V ← α V + (1 − α) ĝ⊙ĝ` (V ← ĝ⊙ĝ at the first step),
+ * `G = 1/(λ + sqrt(V))`, `x ← x + h G⊙ĝ + sqrt(2 T h G)⊙ξ`; the
+ * correction term Γ is omitted, as in the paper's experiments.
+ */
+typedef struct smile_psgld_f32 smile_psgld_f32;
+
+/**
+ * A pSGLD chain in caller memory (opaque): SGLD with an RMSprop
+ * diagonal preconditioner (Li et al. 2016), same conventions as
+ * SGLD (see `smile_sgld_f64`). Per step:
+ * `V ← α V + (1 − α) ĝ⊙ĝ` (V ← ĝ⊙ĝ at the first step),
+ * `G = 1/(λ + sqrt(V))`, `x ← x + h G⊙ĝ + sqrt(2 T h G)⊙ξ`; the
+ * correction term Γ is omitted, as in the paper's experiments.
+ */
+typedef struct smile_psgld_f64 smile_psgld_f64;
+
+/**
+ * An SGHMC chain in caller memory (opaque): stochastic-gradient HMC
+ * (Chen et al. 2014), same conventions as SGLD (see
+ * `smile_sgld_f64`). Per step, with friction α and gradient-noise
+ * variance estimate β: `p ← (1 − α h) p + h ĝ + sqrt(2 α T h − h² β) ξ`,
+ * then `x ← x + h p` (kick first, drift with the new momentum). The
+ * momentum starts as N(0, T I) and persists unless `refresh_every`
+ * is set; a divergence returns to the previous position and redraws it.
+ */
+typedef struct smile_sghmc_f32 smile_sghmc_f32;
+
+/**
+ * An SGHMC chain in caller memory (opaque): stochastic-gradient HMC
+ * (Chen et al. 2014), same conventions as SGLD (see
+ * `smile_sgld_f64`). Per step, with friction α and gradient-noise
+ * variance estimate β: `p ← (1 − α h) p + h ĝ + sqrt(2 α T h − h² β) ξ`,
+ * then `x ← x + h p` (kick first, drift with the new momentum). The
+ * momentum starts as N(0, T I) and persists unless `refresh_every`
+ * is set; a divergence returns to the previous position and redraws it.
+ */
+typedef struct smile_sghmc_f64 smile_sghmc_f64;
+
+/**
+ * An SGLD chain in caller memory (opaque).
+ *
+ * Stochastic-gradient Langevin dynamics (Welling & Teh 2011), and
+ * the convention of the whole SGLD family (SGLD, pSGLD, SGHMC,
+ * fSGLD): each step asks for `ĝ`, an unbiased estimate of the
+ * gradient of the FULL-data log posterior at `req->x`,
+ * `ĝ = ∇log prior + (N/n) Σ_{i∈B} ∇log p(y_i | x)` for a mini-batch
+ * B of n of the N data — the caller applies N/n, the library never
+ * sees N or n — one mini-batch per step (`req->step`). The update is
+ * `x ← x + h ĝ + sqrt(2 T h) ξ`, ξ ~ N(0, I): `h` multiplies the
+ * gradient as in BlackJAX; Welling & Teh's ε is 2h. Temperature T
+ * (default 1) targets p^(1/T); T = 0 is stochastic gradient ascent.
+ * The log density told is only checked (non-finite = divergence) and
+ * reported back; pass 0 if it is not computed. A divergence (a
+ * non-finite value or update) rejects the step and returns the chain
+ * to its previous position. The dimension may be 1.
+ */
+typedef struct smile_sgld_f32 smile_sgld_f32;
+
+/**
+ * An SGLD chain in caller memory (opaque).
+ *
+ * Stochastic-gradient Langevin dynamics (Welling & Teh 2011), and
+ * the convention of the whole SGLD family (SGLD, pSGLD, SGHMC,
+ * fSGLD): each step asks for `ĝ`, an unbiased estimate of the
+ * gradient of the FULL-data log posterior at `req->x`,
+ * `ĝ = ∇log prior + (N/n) Σ_{i∈B} ∇log p(y_i | x)` for a mini-batch
+ * B of n of the N data — the caller applies N/n, the library never
+ * sees N or n — one mini-batch per step (`req->step`). The update is
+ * `x ← x + h ĝ + sqrt(2 T h) ξ`, ξ ~ N(0, I): `h` multiplies the
+ * gradient as in BlackJAX; Welling & Teh's ε is 2h. Temperature T
+ * (default 1) targets p^(1/T); T = 0 is stochastic gradient ascent.
+ * The log density told is only checked (non-finite = divergence) and
+ * reported back; pass 0 if it is not computed. A divergence (a
+ * non-finite value or update) rejects the step and returns the chain
+ * to its previous position. The dimension may be 1.
+ */
+typedef struct smile_sgld_f64 smile_sgld_f64;
+
+/**
+ * A SMILE chain in caller memory (opaque; a handle is the address of
+ * the memory given to `init`/`restore`).
+ *
+ * SMILE (Sommer et al.) is MCLMC driven by mini-batch gradients: one
+ * step is one integrator step (McLachlan: 2 evaluations) without
+ * momentum refresh; after each step the Gamma-quantile tuner looks
+ * at A = |ΔE| and may reset the chain (position restored, momentum
+ * zeroed), shrink ε by (1 − δ) or grow it by (1 + δ).
+ * The caller evaluates all requests of one step on one mini-batch
+ * B, and draws a new mini-batch for every step. Tell the mini-batch
+ * estimate of the full-data log posterior and write its gradient:
+ * ℓ̂_B(x) = log prior(x) + (N/|B|) Σ_{i∈B} log p(y_i | x) — the
+ * caller applies N/|B|. The dimension must be at least 2.
+ */
+typedef struct smile_smile_f32 smile_smile_f32;
+
+/**
+ * A SMILE chain in caller memory (opaque; a handle is the address of
+ * the memory given to `init`/`restore`).
+ *
+ * SMILE (Sommer et al.) is MCLMC driven by mini-batch gradients: one
+ * step is one integrator step (McLachlan: 2 evaluations) without
+ * momentum refresh; after each step the Gamma-quantile tuner looks
+ * at A = |ΔE| and may reset the chain (position restored, momentum
+ * zeroed), shrink ε by (1 − δ) or grow it by (1 + δ).
+ * The caller evaluates all requests of one step on one mini-batch
+ * B, and draws a new mini-batch for every step. Tell the mini-batch
+ * estimate of the full-data log posterior and write its gradient:
+ * ℓ̂_B(x) = log prior(x) + (N/|B|) Σ_{i∈B} log p(y_i | x) — the
+ * caller applies N/|B|. The dimension must be at least 2.
+ */
+typedef struct smile_smile_f64 smile_smile_f64;
 
 /**
  * Settings of an MCLMC chain. Fill with `..._config_default` (which
@@ -462,6 +665,570 @@ typedef struct {
  * smile functions on the instance that is calling it.
  */
 typedef int (*smile_logdensity_f32)(void *user, size_t dim, const float *x, float *grad, float *logp);
+
+/**
+ * A step-size schedule `h(t)` of the SGLD family, `t` = steps
+ * completed before the step (0 for the first; rejected steps count).
+ * Set `kind` (a `smile_schedule_kind`) and the fields it uses; the
+ * others are ignored. The values are computed in double precision.
+ */
+typedef struct {
+    /**
+     * Cyclical: steps per cycle (≥ 1).
+     */
+    uint64_t period;
+    /**
+     * Constant: h. Polynomial: a. Cyclical: h_max. Finite, > 0.
+     */
+    double scale;
+    /**
+     * Polynomial: b (finite, > 0).
+     */
+    double offset;
+    /**
+     * Polynomial: γ (finite, ≥ 0).
+     */
+    double power;
+    /**
+     * Cyclical: h_min (finite, in [0, scale]).
+     */
+    double floor;
+    /**
+     * Cyclical: fraction of each cycle spent exploring without
+     * injected noise, in [0, 1).
+     */
+    double explore;
+    /**
+     * A `smile_schedule_kind`.
+     */
+    uint32_t kind;
+} smile_schedule_f64;
+
+/**
+ * A step-size schedule `h(t)` of the SGLD family, `t` = steps
+ * completed before the step (0 for the first; rejected steps count).
+ * Set `kind` (a `smile_schedule_kind`) and the fields it uses; the
+ * others are ignored. The values are computed in double precision.
+ */
+typedef struct {
+    /**
+     * Cyclical: steps per cycle (≥ 1).
+     */
+    uint64_t period;
+    /**
+     * Constant: h. Polynomial: a. Cyclical: h_max. Finite, > 0.
+     */
+    float scale;
+    /**
+     * Polynomial: b (finite, > 0).
+     */
+    float offset;
+    /**
+     * Polynomial: γ (finite, ≥ 0).
+     */
+    float power;
+    /**
+     * Cyclical: h_min (finite, in [0, scale]).
+     */
+    float floor;
+    /**
+     * Cyclical: fraction of each cycle spent exploring without
+     * injected noise, in [0, 1).
+     */
+    float explore;
+    /**
+     * A `smile_schedule_kind`.
+     */
+    uint32_t kind;
+} smile_schedule_f32;
+
+/**
+ * Settings of an SGLD chain (fill with `..._config_default`).
+ * Version 1: `struct_size` must be `sizeof` of this struct.
+ */
+typedef struct {
+    /**
+     * `sizeof` of the struct as the caller compiled it.
+     */
+    size_t struct_size;
+    /**
+     * Step size h(t). Default: constant.
+     */
+    smile_schedule_f64 schedule;
+    /**
+     * Temperature T (finite, ≥ 0). Default 1.
+     */
+    double temperature;
+} smile_sgld_config_f64;
+
+/**
+ * Settings of a pSGLD chain (fill with `..._config_default`).
+ * Version 1: `struct_size` must be `sizeof` of this struct.
+ */
+typedef struct {
+    /**
+     * `sizeof` of the struct as the caller compiled it.
+     */
+    size_t struct_size;
+    /**
+     * Step size h(t). Default: constant.
+     */
+    smile_schedule_f64 schedule;
+    /**
+     * Temperature T (finite, ≥ 0). Default 1.
+     */
+    double temperature;
+    /**
+     * Decay α of the squared-gradient average, in [0, 1). Default 0.99.
+     */
+    double alpha;
+    /**
+     * Regulariser λ (finite, > 0). Default 1e-5.
+     */
+    double lambda;
+} smile_psgld_config_f64;
+
+/**
+ * Settings of an SGHMC chain (fill with `..._config_default`).
+ * Version 1: `struct_size` must be `sizeof` of this struct.
+ * Refused: `α h ≥ 1` or `h β > 2 α T` (h = the schedule's largest step).
+ */
+typedef struct {
+    /**
+     * `sizeof` of the struct as the caller compiled it.
+     */
+    size_t struct_size;
+    /**
+     * Step size h(t). Default: constant.
+     */
+    smile_schedule_f64 schedule;
+    /**
+     * Temperature T (finite, ≥ 0). Default 1.
+     */
+    double temperature;
+    /**
+     * Friction α (finite, > 0, α h < 1).
+     */
+    double friction;
+    /**
+     * Gradient-noise variance estimate β (finite, ≥ 0; 0 = none, the default).
+     */
+    double noise_estimate;
+    /**
+     * Redraw p ~ N(0, T I) at the start of every `refresh_every`-th
+     * step (0 = never, the default; BlackJAX uses 10).
+     */
+    uint32_t refresh_every;
+} smile_sghmc_config_f64;
+
+/**
+ * Settings of an fSGLD chain (fill with `..._config_default`).
+ * Version 1: `struct_size` must be `sizeof` of this struct.
+ */
+typedef struct {
+    /**
+     * `sizeof` of the struct as the caller compiled it.
+     */
+    size_t struct_size;
+    /**
+     * Step size h(t). Default: constant.
+     */
+    smile_schedule_f64 schedule;
+    /**
+     * Temperature T (finite, ≥ 0). Default 1.
+     */
+    double temperature;
+    /**
+     * Perturbation scale σ (finite, ≥ 0).
+     */
+    double sigma;
+    /**
+     * Perturbations M averaged per step, 1..=65536. Default 1.
+     */
+    uint32_t n_perturbations;
+} smile_fsgld_config_f64;
+
+/**
+ * Settings of an SGLD chain (fill with `..._config_default`).
+ * Version 1: `struct_size` must be `sizeof` of this struct.
+ */
+typedef struct {
+    /**
+     * `sizeof` of the struct as the caller compiled it.
+     */
+    size_t struct_size;
+    /**
+     * Step size h(t). Default: constant.
+     */
+    smile_schedule_f32 schedule;
+    /**
+     * Temperature T (finite, ≥ 0). Default 1.
+     */
+    float temperature;
+} smile_sgld_config_f32;
+
+/**
+ * Settings of a pSGLD chain (fill with `..._config_default`).
+ * Version 1: `struct_size` must be `sizeof` of this struct.
+ */
+typedef struct {
+    /**
+     * `sizeof` of the struct as the caller compiled it.
+     */
+    size_t struct_size;
+    /**
+     * Step size h(t). Default: constant.
+     */
+    smile_schedule_f32 schedule;
+    /**
+     * Temperature T (finite, ≥ 0). Default 1.
+     */
+    float temperature;
+    /**
+     * Decay α of the squared-gradient average, in [0, 1). Default 0.99.
+     */
+    float alpha;
+    /**
+     * Regulariser λ (finite, > 0). Default 1e-5.
+     */
+    float lambda;
+} smile_psgld_config_f32;
+
+/**
+ * Settings of an SGHMC chain (fill with `..._config_default`).
+ * Version 1: `struct_size` must be `sizeof` of this struct.
+ * Refused: `α h ≥ 1` or `h β > 2 α T` (h = the schedule's largest step).
+ */
+typedef struct {
+    /**
+     * `sizeof` of the struct as the caller compiled it.
+     */
+    size_t struct_size;
+    /**
+     * Step size h(t). Default: constant.
+     */
+    smile_schedule_f32 schedule;
+    /**
+     * Temperature T (finite, ≥ 0). Default 1.
+     */
+    float temperature;
+    /**
+     * Friction α (finite, > 0, α h < 1).
+     */
+    float friction;
+    /**
+     * Gradient-noise variance estimate β (finite, ≥ 0; 0 = none, the default).
+     */
+    float noise_estimate;
+    /**
+     * Redraw p ~ N(0, T I) at the start of every `refresh_every`-th
+     * step (0 = never, the default; BlackJAX uses 10).
+     */
+    uint32_t refresh_every;
+} smile_sghmc_config_f32;
+
+/**
+ * Settings of an fSGLD chain (fill with `..._config_default`).
+ * Version 1: `struct_size` must be `sizeof` of this struct.
+ */
+typedef struct {
+    /**
+     * `sizeof` of the struct as the caller compiled it.
+     */
+    size_t struct_size;
+    /**
+     * Step size h(t). Default: constant.
+     */
+    smile_schedule_f32 schedule;
+    /**
+     * Temperature T (finite, ≥ 0). Default 1.
+     */
+    float temperature;
+    /**
+     * Perturbation scale σ (finite, ≥ 0).
+     */
+    float sigma;
+    /**
+     * Perturbations M averaged per step, 1..=65536. Default 1.
+     */
+    uint32_t n_perturbations;
+} smile_fsgld_config_f32;
+
+/**
+ * Settings of a SMILE chain. Fill with `..._config_default` (which
+ * sets `struct_size` and the preset's values), then change fields.
+ * Version 1: `struct_size` must be `sizeof` of this struct.
+ */
+typedef struct {
+    /**
+     * `sizeof` of the struct as the caller compiled it.
+     */
+    size_t struct_size;
+    /**
+     * Initial step size ε (finite, > 0); the tuner adapts it
+     * within [1e-8, 10]. `get_config` reports the current ε.
+     */
+    double step_size;
+    /**
+     * ρ in (0, 1]: reset when A is above the ρ quantile of the
+     * fitted Gamma (1 disables resets). Preset: 0.98 (naive: 1).
+     */
+    double reset_prob;
+    /**
+     * a in [0, 1): tail mass for step-size moves (a/3 below, 2a/3
+     * above). Preset: 0.1 (naive: 0).
+     */
+    double adaption_prob;
+    /**
+     * δ in [0, 1): multiplicative step-size change (0 freezes ε).
+     * Preset: 0.02 (naive: 0).
+     */
+    double adaption_strength;
+    /**
+     * β in (0, 1]: weight of the newest A in the moving averages.
+     * Preset: 0.01.
+     */
+    double smoothing_factor;
+    /**
+     * Decoherence length L of an optional partial momentum refresh
+     * around each step (> 0); +inf (the preset) disables it.
+     */
+    double decoherence_length;
+    /**
+     * Gradient entries are clipped to [−grad_clip, grad_clip] (> 0;
+     * +inf disables clipping). Preset: 1e6.
+     */
+    double grad_clip;
+    /**
+     * A `smile_integrator`. Preset: `SMILE_INTEGRATOR_MCLACHLAN`.
+     */
+    uint32_t integrator;
+    /**
+     * 1: gradient-noise preconditioning (pSMILE), 0: none. Fixed at init.
+     */
+    uint32_t precondition;
+    /**
+     * A `smile_smile_mode`. Preset: `SMILE_SMILE_MODE_CORRECTED`. Fixed at init.
+     */
+    uint32_t mode;
+    /**
+     * 1: NaN gradient entries become 0 and ±inf become ±grad_clip
+     * (reference behaviour); 0 (preset): a non-finite entry makes
+     * the step a divergence.
+     */
+    uint32_t zero_nan_gradients;
+} smile_smile_config_f64;
+
+/**
+ * What one finished SMILE step did.
+ */
+typedef struct {
+    /**
+     * Steps completed so far (this one included).
+     */
+    uint64_t step;
+    /**
+     * Gradient evaluations so far.
+     */
+    uint64_t grad_evals;
+    /**
+     * Rejected steps so far: resets plus non-finite steps.
+     */
+    uint64_t divergences;
+    /**
+     * Tuner resets so far.
+     */
+    uint64_t resets;
+    /**
+     * Gradient entries of this step that were NaN, infinite or clipped.
+     */
+    uint64_t flagged_gradients;
+    /**
+     * ΔE = ΔK + (ℓ_old − ℓ_new) (the potential term is skipped until
+     * a log density has been stored); 0 for a non-finite step.
+     */
+    double energy_change;
+    /**
+     * A = |ΔE|, what the tuner saw.
+     */
+    double abs_energy_change;
+    /**
+     * Kinetic-energy change of the step; 0 for a non-finite step.
+     */
+    double kinetic_change;
+    /**
+     * The stored mini-batch `log p` after the step.
+     */
+    double logdensity;
+    /**
+     * Step size ε used by this step.
+     */
+    double step_size;
+    /**
+     * Step size for the next step (after the tuner).
+     */
+    double next_step_size;
+    /**
+     * The tuner's moving average of A after the step.
+     */
+    double energy_mean;
+    /**
+     * The tuner's moving standard deviation of A after the step.
+     */
+    double energy_std;
+    /**
+     * A `smile_divergence`: `NONE`; `ENERGY_ERROR` for a tuner
+     * reset; `NON_FINITE` for a non-finite log density, gradient or
+     * energy (position restored, momentum zeroed).
+     */
+    uint32_t divergence;
+    /**
+     * 1 if the tuner reset the chain in this step, else 0.
+     */
+    uint32_t reset;
+    /**
+     * −1 if ε shrank, +1 if it grew, 0 otherwise.
+     */
+    int32_t step_size_change;
+} smile_smile_step_info_f64;
+
+/**
+ * Settings of a SMILE chain. Fill with `..._config_default` (which
+ * sets `struct_size` and the preset's values), then change fields.
+ * Version 1: `struct_size` must be `sizeof` of this struct.
+ */
+typedef struct {
+    /**
+     * `sizeof` of the struct as the caller compiled it.
+     */
+    size_t struct_size;
+    /**
+     * Initial step size ε (finite, > 0); the tuner adapts it
+     * within [1e-8, 10]. `get_config` reports the current ε.
+     */
+    float step_size;
+    /**
+     * ρ in (0, 1]: reset when A is above the ρ quantile of the
+     * fitted Gamma (1 disables resets). Preset: 0.98 (naive: 1).
+     */
+    float reset_prob;
+    /**
+     * a in [0, 1): tail mass for step-size moves (a/3 below, 2a/3
+     * above). Preset: 0.1 (naive: 0).
+     */
+    float adaption_prob;
+    /**
+     * δ in [0, 1): multiplicative step-size change (0 freezes ε).
+     * Preset: 0.02 (naive: 0).
+     */
+    float adaption_strength;
+    /**
+     * β in (0, 1]: weight of the newest A in the moving averages.
+     * Preset: 0.01.
+     */
+    float smoothing_factor;
+    /**
+     * Decoherence length L of an optional partial momentum refresh
+     * around each step (> 0); +inf (the preset) disables it.
+     */
+    float decoherence_length;
+    /**
+     * Gradient entries are clipped to [−grad_clip, grad_clip] (> 0;
+     * +inf disables clipping). Preset: 1e6.
+     */
+    float grad_clip;
+    /**
+     * A `smile_integrator`. Preset: `SMILE_INTEGRATOR_MCLACHLAN`.
+     */
+    uint32_t integrator;
+    /**
+     * 1: gradient-noise preconditioning (pSMILE), 0: none. Fixed at init.
+     */
+    uint32_t precondition;
+    /**
+     * A `smile_smile_mode`. Preset: `SMILE_SMILE_MODE_CORRECTED`. Fixed at init.
+     */
+    uint32_t mode;
+    /**
+     * 1: NaN gradient entries become 0 and ±inf become ±grad_clip
+     * (reference behaviour); 0 (preset): a non-finite entry makes
+     * the step a divergence.
+     */
+    uint32_t zero_nan_gradients;
+} smile_smile_config_f32;
+
+/**
+ * What one finished SMILE step did.
+ */
+typedef struct {
+    /**
+     * Steps completed so far (this one included).
+     */
+    uint64_t step;
+    /**
+     * Gradient evaluations so far.
+     */
+    uint64_t grad_evals;
+    /**
+     * Rejected steps so far: resets plus non-finite steps.
+     */
+    uint64_t divergences;
+    /**
+     * Tuner resets so far.
+     */
+    uint64_t resets;
+    /**
+     * Gradient entries of this step that were NaN, infinite or clipped.
+     */
+    uint64_t flagged_gradients;
+    /**
+     * ΔE = ΔK + (ℓ_old − ℓ_new) (the potential term is skipped until
+     * a log density has been stored); 0 for a non-finite step.
+     */
+    float energy_change;
+    /**
+     * A = |ΔE|, what the tuner saw.
+     */
+    float abs_energy_change;
+    /**
+     * Kinetic-energy change of the step; 0 for a non-finite step.
+     */
+    float kinetic_change;
+    /**
+     * The stored mini-batch `log p` after the step.
+     */
+    float logdensity;
+    /**
+     * Step size ε used by this step.
+     */
+    float step_size;
+    /**
+     * Step size for the next step (after the tuner).
+     */
+    float next_step_size;
+    /**
+     * The tuner's moving average of A after the step.
+     */
+    float energy_mean;
+    /**
+     * The tuner's moving standard deviation of A after the step.
+     */
+    float energy_std;
+    /**
+     * A `smile_divergence`: `NONE`; `ENERGY_ERROR` for a tuner
+     * reset; `NON_FINITE` for a non-finite log density, gradient or
+     * energy (position restored, momentum zeroed).
+     */
+    uint32_t divergence;
+    /**
+     * 1 if the tuner reset the chain in this step, else 0.
+     */
+    uint32_t reset;
+    /**
+     * −1 if ε shrank, +1 if it grew, 0 otherwise.
+     */
+    int32_t step_size_change;
+} smile_smile_step_info_f32;
 
 #ifdef __cplusplus
 extern "C" {
@@ -880,6 +1647,1924 @@ smile_status smile_mclmc_set_momentum_f32(smile_mclmc_f32 *s, const float *u, si
  * Errors: as `..._set_position`.
  */
 smile_status smile_mclmc_set_preconditioner_f32(smile_mclmc_f32 *s, const float *scale, size_t len);
+
+/**
+ * Evaluates a schedule: writes `h(t)` to `*h` and, if `exploring`
+ * is not NULL, 1 to `*exploring` when step `t` injects no noise
+ * (cyclical exploration stage), else 0.
+ * Errors: `NULL_POINTER`, `INVALID_STEP_SIZE` (`scale`),
+ * `INVALID_SETTING` (unknown kind or another field out of range).
+ */
+smile_status smile_schedule_step_size_f64(const smile_schedule_f64 *schedule,
+                                          uint64_t t,
+                                          double *h,
+                                          uint32_t *exploring);
+
+/**
+ * fSGLD's β–σ coupling σ = β^(−(1+η)/4) (the paper's default η =
+ * 0.01). In smile's convention β = N/T (N data, temperature T).
+ * Errors: `NULL_POINTER`, `INVALID_SETTING` (β not > 0, η not finite).
+ */
+smile_status smile_fsgld_coupled_sigma_f64(double beta, double eta, double *sigma);
+
+/**
+ * Evaluates a schedule: writes `h(t)` to `*h` and, if `exploring`
+ * is not NULL, 1 to `*exploring` when step `t` injects no noise
+ * (cyclical exploration stage), else 0.
+ * Errors: `NULL_POINTER`, `INVALID_STEP_SIZE` (`scale`),
+ * `INVALID_SETTING` (unknown kind or another field out of range).
+ */
+smile_status smile_schedule_step_size_f32(const smile_schedule_f32 *schedule,
+                                          uint64_t t,
+                                          float *h,
+                                          uint32_t *exploring);
+
+/**
+ * fSGLD's β–σ coupling σ = β^(−(1+η)/4) (the paper's default η =
+ * 0.01). In smile's convention β = N/T (N data, temperature T).
+ * Errors: `NULL_POINTER`, `INVALID_SETTING` (β not > 0, η not finite).
+ */
+smile_status smile_fsgld_coupled_sigma_f32(float beta, float eta, float *sigma);
+
+/**
+ * Fills `*cfg` with a constant step size `step_size` (h: finite and
+ * positive) and temperature 1; sets `cfg->struct_size = cfg_size`
+ * (pass `sizeof *cfg`). Writes nothing on failure.
+ * Errors: `NULL_POINTER`, `STRUCT_SIZE`, `INVALID_STEP_SIZE`.
+ */
+smile_status smile_sgld_config_default_f64(smile_sgld_config_f64 *cfg,
+                                           size_t cfg_size,
+                                           double step_size);
+
+/**
+ *Memory needed by a chain of dimension `dim` (at least 1): writes
+ * the size in bytes to `*size` and the required alignment
+ * (`SMILE_ALIGN`) to `*align`. A checkpoint (`..._save`) has the same
+ * size. `cfg` may be NULL; if given it is validated.
+ * Errors: `NULL_POINTER`, `DIMENSION_TOO_SMALL`,
+ * `DIMENSION_TOO_LARGE`, the config's errors.
+ */
+smile_status smile_sgld_memory_size_f64(size_t dim,
+                                        const smile_sgld_config_f64 *cfg,
+                                        size_t *size,
+                                        size_t *align);
+
+/**
+ * Sets up a chain of dimension `dim` starting at `x0` (`dim` values)
+ * in `mem` (`mem_size` bytes, at least the size from
+ * `..._memory_size`, aligned to `SMILE_ALIGN`), with settings `cfg`
+ * (required: fill it with `..._config_default` first) and random
+ * stream (`seed`, `stream`): chains with the same seed and different
+ * streams are independent. Writes the handle (== `mem`) to `*out`
+ * (NULL on failure). The caller keeps ownership of `mem`; the
+ * library keeps no pointer to it. On failure `mem` is untouched.
+ * Errors: `NULL_POINTER`, `DIMENSION_TOO_SMALL`,
+ * `DIMENSION_TOO_LARGE`, `BUFFER_LENGTH` (mem too small),
+ * `ALIGNMENT`, `STRUCT_SIZE`, `INVALID_STEP_SIZE`,
+ * `INVALID_DECOHERENCE_LENGTH`, `INVALID_SETTING`, `INVALID_VALUE`
+ * (x0 not finite), `OVERLAP` (x0 inside mem).
+ */
+smile_status smile_sgld_init_f64(void *mem,
+                                 size_t mem_size,
+                                 size_t dim,
+                                 const smile_sgld_config_f64 *cfg,
+                                 const double *x0,
+                                 uint64_t seed,
+                                 uint64_t stream,
+                                 smile_sgld_f64 **out);
+
+/**
+ * Reverse communication, part 1: writes the next evaluation into
+ * `*req` (`kind` is always `SMILE_REQUEST_STAGE`; `step` is the
+ * 1-based index of the step it belongs to: evaluate every request
+ * with the same `step` on the same mini-batch, and draw a new
+ * mini-batch when `step` changes). Compute the gradient estimate at
+ * `req->x` into `req->grad`, then call `..._tell`. Asking again
+ * before telling returns the same request. While a step is in
+ * progress (from its first `ask` to the `tell` that finishes it)
+ * the setters return `OUT_OF_ORDER`.
+ * Errors: the handle's errors.
+ */
+smile_status smile_sgld_ask_f64(smile_sgld_f64 *s, smile_request_f64 *req);
+
+/**
+ * Reverse communication, part 2: hands the (mini-batch) `log p` at
+ * the requested point to the chain (the gradient must already be in
+ * `req->grad`). Writes `SMILE_PROGRESS_NEED_EVAL` (ask again) or
+ * `SMILE_PROGRESS_STEP_DONE` to `*progress`; in the latter case the
+ * step's info goes to `*info` if `info` is not NULL. A NaN/inf
+ * `logp` or gradient is a divergence reported in the info (tell NaN
+ * for a failed evaluation). Each successful `tell` answers the
+ * request of the latest `ask`; a failed one leaves it pending.
+ * Errors: `NULL_POINTER`, `OUT_OF_ORDER` (no request pending: call
+ * `ask` first), the handle's errors.
+ */
+smile_status smile_sgld_tell_f64(smile_sgld_f64 *s,
+                                 double logp,
+                                 smile_progress *progress,
+                                 smile_step_info_f64 *info);
+
+/**
+ * Runs one whole step (or finishes the one begun by `ask`),
+ * calling `f(user, dim, x, grad, &logp)` for each evaluation; all of
+ * them belong to the same step, so a stochastic-gradient caller
+ * selects the step's mini-batch (e.g. through `user`) before the
+ * call. Writes the step's info to `*info` (may be NULL). The
+ * instance is `BUSY` while `f` runs: `f` must not use it.
+ * Errors: `NULL_POINTER` (`s` or `f`), `CALLBACK_FAILED` (the step
+ * stays pending: calling again, with the same mini-batch,
+ * re-evaluates the same point), the handle's errors.
+ */
+smile_status smile_sgld_step_f64(smile_sgld_f64 *s,
+                                 smile_logdensity_f64 f,
+                                 void *user,
+                                 smile_step_info_f64 *info);
+
+/**
+ * Checkpoint: copies the whole chain (settings, random stream,
+ * vectors, step in progress) into `buf` (`buf_size` bytes, at least
+ * the size from `..._memory_size`; any alignment). Native-endian
+ * bytes: restore on the same kind of machine.
+ * Errors: `NULL_POINTER`, `BUFFER_LENGTH`, `OVERLAP`, the handle's errors.
+ */
+smile_status smile_sgld_save_f64(const smile_sgld_f64 *s, void *buf, size_t buf_size);
+
+/**
+ * Restores a checkpoint from `buf` (`buf_size` bytes) into `mem`
+ * (`mem_size` bytes, aligned to `SMILE_ALIGN`; `mem` may be `buf`
+ * itself), and writes the handle (== `mem`) to `*out` (NULL on
+ * failure). The restored chain continues bit-identically.
+ * Errors: `NULL_POINTER`, `BUFFER_LENGTH`, `ALIGNMENT`,
+ * `NOT_AN_INSTANCE` (not a checkpoint of this sampler/precision),
+ * `INVALID_STATE` (corrupt; `mem` then holds no instance).
+ */
+smile_status smile_sgld_restore_f64(void *mem,
+                                    size_t mem_size,
+                                    const void *buf,
+                                    size_t buf_size,
+                                    smile_sgld_f64 **out);
+
+/**
+ * Writes the dimension to `*out`. Errors: `NULL_POINTER`, the handle's errors.
+ */
+smile_status smile_sgld_dim_f64(const smile_sgld_f64 *s, size_t *out);
+
+/**
+ * Copies the current position (the last accepted one; unchanged
+ * while a step is in progress) into `out` (`len` must equal the dimension).
+ * Errors: `NULL_POINTER`, `BUFFER_LENGTH`, `ALIGNMENT`, `OVERLAP`, the handle's errors.
+ */
+smile_status smile_sgld_position_f64(const smile_sgld_f64 *s, double *out, size_t len);
+
+/**
+ * Writes the `log p` value stored for the current position (the
+ * caller's mini-batch estimate, as told; 0 before the first step).
+ * Errors: `NULL_POINTER`, the handle's errors.
+ */
+smile_status smile_sgld_logdensity_f64(const smile_sgld_f64 *s, double *out);
+
+/**
+ * Writes the steps completed, gradient evaluations told and
+ * rejected (divergent) steps so far.
+ * Errors: `NULL_POINTER`, the handle's errors.
+ */
+smile_status smile_sgld_counters_f64(const smile_sgld_f64 *s,
+                                     uint64_t *steps,
+                                     uint64_t *grad_evals,
+                                     uint64_t *divergences);
+
+/**
+ * Writes the current settings into `*cfg` (`cfg_size` = `sizeof *cfg`).
+ * Errors: `NULL_POINTER`, `STRUCT_SIZE`, the handle's errors.
+ */
+smile_status smile_sgld_get_config_f64(const smile_sgld_f64 *s,
+                                       smile_sgld_config_f64 *cfg,
+                                       size_t cfg_size);
+
+/**
+ * Changes the settings between steps.
+ * Errors: `NULL_POINTER`, `OUT_OF_ORDER` (inside a step),
+ * `STRUCT_SIZE`, `INVALID_STEP_SIZE`, `INVALID_SETTING` (a value out
+ * of range, or one that cannot change after init), the handle's errors.
+ */
+smile_status smile_sgld_set_config_f64(smile_sgld_f64 *s, const smile_sgld_config_f64 *cfg);
+
+/**
+ * Moves the chain to `x` (`len` = dimension, finite values).
+ * Errors: `NULL_POINTER`, `BUFFER_LENGTH`, `ALIGNMENT`, `OVERLAP`,
+ * `INVALID_VALUE`, `OUT_OF_ORDER` (inside a step), the handle's errors.
+ */
+smile_status smile_sgld_set_position_f64(smile_sgld_f64 *s, const double *x, size_t len);
+
+/**
+ * Fills `*cfg` with a constant step size `step_size` (h: finite and
+ * positive), temperature 1, α = 0.99, λ = 1e-5; sets
+ * `cfg->struct_size = cfg_size`. Writes nothing on failure.
+ * Errors: `NULL_POINTER`, `STRUCT_SIZE`, `INVALID_STEP_SIZE`.
+ */
+smile_status smile_psgld_config_default_f64(smile_psgld_config_f64 *cfg,
+                                            size_t cfg_size,
+                                            double step_size);
+
+/**
+ * Copies the running average V of ĝ⊙ĝ (zeros before the first
+ * step; the preconditioner is G = 1/(λ + sqrt(V))) into `out`
+ * (`len` = dimension).
+ * Errors: `NULL_POINTER`, `BUFFER_LENGTH`, `ALIGNMENT`, `OVERLAP`, the handle's errors.
+ */
+smile_status smile_psgld_second_moment_f64(const smile_psgld_f64 *s, double *out, size_t len);
+
+/**
+ *Memory needed by a chain of dimension `dim` (at least 1): writes
+ * the size in bytes to `*size` and the required alignment
+ * (`SMILE_ALIGN`) to `*align`. A checkpoint (`..._save`) has the same
+ * size. `cfg` may be NULL; if given it is validated.
+ * Errors: `NULL_POINTER`, `DIMENSION_TOO_SMALL`,
+ * `DIMENSION_TOO_LARGE`, the config's errors.
+ */
+smile_status smile_psgld_memory_size_f64(size_t dim,
+                                         const smile_psgld_config_f64 *cfg,
+                                         size_t *size,
+                                         size_t *align);
+
+/**
+ * Sets up a chain of dimension `dim` starting at `x0` (`dim` values)
+ * in `mem` (`mem_size` bytes, at least the size from
+ * `..._memory_size`, aligned to `SMILE_ALIGN`), with settings `cfg`
+ * (required: fill it with `..._config_default` first) and random
+ * stream (`seed`, `stream`): chains with the same seed and different
+ * streams are independent. Writes the handle (== `mem`) to `*out`
+ * (NULL on failure). The caller keeps ownership of `mem`; the
+ * library keeps no pointer to it. On failure `mem` is untouched.
+ * Errors: `NULL_POINTER`, `DIMENSION_TOO_SMALL`,
+ * `DIMENSION_TOO_LARGE`, `BUFFER_LENGTH` (mem too small),
+ * `ALIGNMENT`, `STRUCT_SIZE`, `INVALID_STEP_SIZE`,
+ * `INVALID_DECOHERENCE_LENGTH`, `INVALID_SETTING`, `INVALID_VALUE`
+ * (x0 not finite), `OVERLAP` (x0 inside mem).
+ */
+smile_status smile_psgld_init_f64(void *mem,
+                                  size_t mem_size,
+                                  size_t dim,
+                                  const smile_psgld_config_f64 *cfg,
+                                  const double *x0,
+                                  uint64_t seed,
+                                  uint64_t stream,
+                                  smile_psgld_f64 **out);
+
+/**
+ * Reverse communication, part 1: writes the next evaluation into
+ * `*req` (`kind` is always `SMILE_REQUEST_STAGE`; `step` is the
+ * 1-based index of the step it belongs to: evaluate every request
+ * with the same `step` on the same mini-batch, and draw a new
+ * mini-batch when `step` changes). Compute the gradient estimate at
+ * `req->x` into `req->grad`, then call `..._tell`. Asking again
+ * before telling returns the same request. While a step is in
+ * progress (from its first `ask` to the `tell` that finishes it)
+ * the setters return `OUT_OF_ORDER`.
+ * Errors: the handle's errors.
+ */
+smile_status smile_psgld_ask_f64(smile_psgld_f64 *s, smile_request_f64 *req);
+
+/**
+ * Reverse communication, part 2: hands the (mini-batch) `log p` at
+ * the requested point to the chain (the gradient must already be in
+ * `req->grad`). Writes `SMILE_PROGRESS_NEED_EVAL` (ask again) or
+ * `SMILE_PROGRESS_STEP_DONE` to `*progress`; in the latter case the
+ * step's info goes to `*info` if `info` is not NULL. A NaN/inf
+ * `logp` or gradient is a divergence reported in the info (tell NaN
+ * for a failed evaluation). Each successful `tell` answers the
+ * request of the latest `ask`; a failed one leaves it pending.
+ * Errors: `NULL_POINTER`, `OUT_OF_ORDER` (no request pending: call
+ * `ask` first), the handle's errors.
+ */
+smile_status smile_psgld_tell_f64(smile_psgld_f64 *s,
+                                  double logp,
+                                  smile_progress *progress,
+                                  smile_step_info_f64 *info);
+
+/**
+ * Runs one whole step (or finishes the one begun by `ask`),
+ * calling `f(user, dim, x, grad, &logp)` for each evaluation; all of
+ * them belong to the same step, so a stochastic-gradient caller
+ * selects the step's mini-batch (e.g. through `user`) before the
+ * call. Writes the step's info to `*info` (may be NULL). The
+ * instance is `BUSY` while `f` runs: `f` must not use it.
+ * Errors: `NULL_POINTER` (`s` or `f`), `CALLBACK_FAILED` (the step
+ * stays pending: calling again, with the same mini-batch,
+ * re-evaluates the same point), the handle's errors.
+ */
+smile_status smile_psgld_step_f64(smile_psgld_f64 *s,
+                                  smile_logdensity_f64 f,
+                                  void *user,
+                                  smile_step_info_f64 *info);
+
+/**
+ * Checkpoint: copies the whole chain (settings, random stream,
+ * vectors, step in progress) into `buf` (`buf_size` bytes, at least
+ * the size from `..._memory_size`; any alignment). Native-endian
+ * bytes: restore on the same kind of machine.
+ * Errors: `NULL_POINTER`, `BUFFER_LENGTH`, `OVERLAP`, the handle's errors.
+ */
+smile_status smile_psgld_save_f64(const smile_psgld_f64 *s, void *buf, size_t buf_size);
+
+/**
+ * Restores a checkpoint from `buf` (`buf_size` bytes) into `mem`
+ * (`mem_size` bytes, aligned to `SMILE_ALIGN`; `mem` may be `buf`
+ * itself), and writes the handle (== `mem`) to `*out` (NULL on
+ * failure). The restored chain continues bit-identically.
+ * Errors: `NULL_POINTER`, `BUFFER_LENGTH`, `ALIGNMENT`,
+ * `NOT_AN_INSTANCE` (not a checkpoint of this sampler/precision),
+ * `INVALID_STATE` (corrupt; `mem` then holds no instance).
+ */
+smile_status smile_psgld_restore_f64(void *mem,
+                                     size_t mem_size,
+                                     const void *buf,
+                                     size_t buf_size,
+                                     smile_psgld_f64 **out);
+
+/**
+ * Writes the dimension to `*out`. Errors: `NULL_POINTER`, the handle's errors.
+ */
+smile_status smile_psgld_dim_f64(const smile_psgld_f64 *s, size_t *out);
+
+/**
+ * Copies the current position (the last accepted one; unchanged
+ * while a step is in progress) into `out` (`len` must equal the dimension).
+ * Errors: `NULL_POINTER`, `BUFFER_LENGTH`, `ALIGNMENT`, `OVERLAP`, the handle's errors.
+ */
+smile_status smile_psgld_position_f64(const smile_psgld_f64 *s, double *out, size_t len);
+
+/**
+ * Writes the `log p` value stored for the current position (the
+ * caller's mini-batch estimate, as told; 0 before the first step).
+ * Errors: `NULL_POINTER`, the handle's errors.
+ */
+smile_status smile_psgld_logdensity_f64(const smile_psgld_f64 *s, double *out);
+
+/**
+ * Writes the steps completed, gradient evaluations told and
+ * rejected (divergent) steps so far.
+ * Errors: `NULL_POINTER`, the handle's errors.
+ */
+smile_status smile_psgld_counters_f64(const smile_psgld_f64 *s,
+                                      uint64_t *steps,
+                                      uint64_t *grad_evals,
+                                      uint64_t *divergences);
+
+/**
+ * Writes the current settings into `*cfg` (`cfg_size` = `sizeof *cfg`).
+ * Errors: `NULL_POINTER`, `STRUCT_SIZE`, the handle's errors.
+ */
+smile_status smile_psgld_get_config_f64(const smile_psgld_f64 *s,
+                                        smile_psgld_config_f64 *cfg,
+                                        size_t cfg_size);
+
+/**
+ * Changes the settings between steps.
+ * Errors: `NULL_POINTER`, `OUT_OF_ORDER` (inside a step),
+ * `STRUCT_SIZE`, `INVALID_STEP_SIZE`, `INVALID_SETTING` (a value out
+ * of range, or one that cannot change after init), the handle's errors.
+ */
+smile_status smile_psgld_set_config_f64(smile_psgld_f64 *s, const smile_psgld_config_f64 *cfg);
+
+/**
+ * Moves the chain to `x` (`len` = dimension, finite values).
+ * Errors: `NULL_POINTER`, `BUFFER_LENGTH`, `ALIGNMENT`, `OVERLAP`,
+ * `INVALID_VALUE`, `OUT_OF_ORDER` (inside a step), the handle's errors.
+ */
+smile_status smile_psgld_set_position_f64(smile_psgld_f64 *s, const double *x, size_t len);
+
+/**
+ * Fills `*cfg` with a constant step size `step_size` (h), friction
+ * `friction` (α), temperature 1, β = 0, no refresh; sets
+ * `cfg->struct_size = cfg_size`. Writes nothing on failure.
+ * Errors: `NULL_POINTER`, `STRUCT_SIZE`, `INVALID_STEP_SIZE`,
+ * `INVALID_SETTING` (α not > 0, or α h ≥ 1).
+ */
+smile_status smile_sghmc_config_default_f64(smile_sghmc_config_f64 *cfg,
+                                            size_t cfg_size,
+                                            double step_size,
+                                            double friction);
+
+/**
+ * Copies the momentum p (stationary law N(0, T I)) into `out`
+ * (`len` = dimension).
+ * Errors: `NULL_POINTER`, `BUFFER_LENGTH`, `ALIGNMENT`, `OVERLAP`, the handle's errors.
+ */
+smile_status smile_sghmc_momentum_f64(const smile_sghmc_f64 *s, double *out, size_t len);
+
+/**
+ * Sets the momentum p (`len` = dimension, finite values).
+ * Errors: `NULL_POINTER`, `BUFFER_LENGTH`, `ALIGNMENT`, `OVERLAP`,
+ * `INVALID_VALUE`, `OUT_OF_ORDER` (inside a step), the handle's errors.
+ */
+smile_status smile_sghmc_set_momentum_f64(smile_sghmc_f64 *s, const double *p, size_t len);
+
+/**
+ *Memory needed by a chain of dimension `dim` (at least 1): writes
+ * the size in bytes to `*size` and the required alignment
+ * (`SMILE_ALIGN`) to `*align`. A checkpoint (`..._save`) has the same
+ * size. `cfg` may be NULL; if given it is validated.
+ * Errors: `NULL_POINTER`, `DIMENSION_TOO_SMALL`,
+ * `DIMENSION_TOO_LARGE`, the config's errors.
+ */
+smile_status smile_sghmc_memory_size_f64(size_t dim,
+                                         const smile_sghmc_config_f64 *cfg,
+                                         size_t *size,
+                                         size_t *align);
+
+/**
+ * Sets up a chain of dimension `dim` starting at `x0` (`dim` values)
+ * in `mem` (`mem_size` bytes, at least the size from
+ * `..._memory_size`, aligned to `SMILE_ALIGN`), with settings `cfg`
+ * (required: fill it with `..._config_default` first) and random
+ * stream (`seed`, `stream`): chains with the same seed and different
+ * streams are independent. Writes the handle (== `mem`) to `*out`
+ * (NULL on failure). The caller keeps ownership of `mem`; the
+ * library keeps no pointer to it. On failure `mem` is untouched.
+ * Errors: `NULL_POINTER`, `DIMENSION_TOO_SMALL`,
+ * `DIMENSION_TOO_LARGE`, `BUFFER_LENGTH` (mem too small),
+ * `ALIGNMENT`, `STRUCT_SIZE`, `INVALID_STEP_SIZE`,
+ * `INVALID_DECOHERENCE_LENGTH`, `INVALID_SETTING`, `INVALID_VALUE`
+ * (x0 not finite), `OVERLAP` (x0 inside mem).
+ */
+smile_status smile_sghmc_init_f64(void *mem,
+                                  size_t mem_size,
+                                  size_t dim,
+                                  const smile_sghmc_config_f64 *cfg,
+                                  const double *x0,
+                                  uint64_t seed,
+                                  uint64_t stream,
+                                  smile_sghmc_f64 **out);
+
+/**
+ * Reverse communication, part 1: writes the next evaluation into
+ * `*req` (`kind` is always `SMILE_REQUEST_STAGE`; `step` is the
+ * 1-based index of the step it belongs to: evaluate every request
+ * with the same `step` on the same mini-batch, and draw a new
+ * mini-batch when `step` changes). Compute the gradient estimate at
+ * `req->x` into `req->grad`, then call `..._tell`. Asking again
+ * before telling returns the same request. While a step is in
+ * progress (from its first `ask` to the `tell` that finishes it)
+ * the setters return `OUT_OF_ORDER`.
+ * Errors: the handle's errors.
+ */
+smile_status smile_sghmc_ask_f64(smile_sghmc_f64 *s, smile_request_f64 *req);
+
+/**
+ * Reverse communication, part 2: hands the (mini-batch) `log p` at
+ * the requested point to the chain (the gradient must already be in
+ * `req->grad`). Writes `SMILE_PROGRESS_NEED_EVAL` (ask again) or
+ * `SMILE_PROGRESS_STEP_DONE` to `*progress`; in the latter case the
+ * step's info goes to `*info` if `info` is not NULL. A NaN/inf
+ * `logp` or gradient is a divergence reported in the info (tell NaN
+ * for a failed evaluation). Each successful `tell` answers the
+ * request of the latest `ask`; a failed one leaves it pending.
+ * Errors: `NULL_POINTER`, `OUT_OF_ORDER` (no request pending: call
+ * `ask` first), the handle's errors.
+ */
+smile_status smile_sghmc_tell_f64(smile_sghmc_f64 *s,
+                                  double logp,
+                                  smile_progress *progress,
+                                  smile_step_info_f64 *info);
+
+/**
+ * Runs one whole step (or finishes the one begun by `ask`),
+ * calling `f(user, dim, x, grad, &logp)` for each evaluation; all of
+ * them belong to the same step, so a stochastic-gradient caller
+ * selects the step's mini-batch (e.g. through `user`) before the
+ * call. Writes the step's info to `*info` (may be NULL). The
+ * instance is `BUSY` while `f` runs: `f` must not use it.
+ * Errors: `NULL_POINTER` (`s` or `f`), `CALLBACK_FAILED` (the step
+ * stays pending: calling again, with the same mini-batch,
+ * re-evaluates the same point), the handle's errors.
+ */
+smile_status smile_sghmc_step_f64(smile_sghmc_f64 *s,
+                                  smile_logdensity_f64 f,
+                                  void *user,
+                                  smile_step_info_f64 *info);
+
+/**
+ * Checkpoint: copies the whole chain (settings, random stream,
+ * vectors, step in progress) into `buf` (`buf_size` bytes, at least
+ * the size from `..._memory_size`; any alignment). Native-endian
+ * bytes: restore on the same kind of machine.
+ * Errors: `NULL_POINTER`, `BUFFER_LENGTH`, `OVERLAP`, the handle's errors.
+ */
+smile_status smile_sghmc_save_f64(const smile_sghmc_f64 *s, void *buf, size_t buf_size);
+
+/**
+ * Restores a checkpoint from `buf` (`buf_size` bytes) into `mem`
+ * (`mem_size` bytes, aligned to `SMILE_ALIGN`; `mem` may be `buf`
+ * itself), and writes the handle (== `mem`) to `*out` (NULL on
+ * failure). The restored chain continues bit-identically.
+ * Errors: `NULL_POINTER`, `BUFFER_LENGTH`, `ALIGNMENT`,
+ * `NOT_AN_INSTANCE` (not a checkpoint of this sampler/precision),
+ * `INVALID_STATE` (corrupt; `mem` then holds no instance).
+ */
+smile_status smile_sghmc_restore_f64(void *mem,
+                                     size_t mem_size,
+                                     const void *buf,
+                                     size_t buf_size,
+                                     smile_sghmc_f64 **out);
+
+/**
+ * Writes the dimension to `*out`. Errors: `NULL_POINTER`, the handle's errors.
+ */
+smile_status smile_sghmc_dim_f64(const smile_sghmc_f64 *s, size_t *out);
+
+/**
+ * Copies the current position (the last accepted one; unchanged
+ * while a step is in progress) into `out` (`len` must equal the dimension).
+ * Errors: `NULL_POINTER`, `BUFFER_LENGTH`, `ALIGNMENT`, `OVERLAP`, the handle's errors.
+ */
+smile_status smile_sghmc_position_f64(const smile_sghmc_f64 *s, double *out, size_t len);
+
+/**
+ * Writes the `log p` value stored for the current position (the
+ * caller's mini-batch estimate, as told; 0 before the first step).
+ * Errors: `NULL_POINTER`, the handle's errors.
+ */
+smile_status smile_sghmc_logdensity_f64(const smile_sghmc_f64 *s, double *out);
+
+/**
+ * Writes the steps completed, gradient evaluations told and
+ * rejected (divergent) steps so far.
+ * Errors: `NULL_POINTER`, the handle's errors.
+ */
+smile_status smile_sghmc_counters_f64(const smile_sghmc_f64 *s,
+                                      uint64_t *steps,
+                                      uint64_t *grad_evals,
+                                      uint64_t *divergences);
+
+/**
+ * Writes the current settings into `*cfg` (`cfg_size` = `sizeof *cfg`).
+ * Errors: `NULL_POINTER`, `STRUCT_SIZE`, the handle's errors.
+ */
+smile_status smile_sghmc_get_config_f64(const smile_sghmc_f64 *s,
+                                        smile_sghmc_config_f64 *cfg,
+                                        size_t cfg_size);
+
+/**
+ * Changes the settings between steps.
+ * Errors: `NULL_POINTER`, `OUT_OF_ORDER` (inside a step),
+ * `STRUCT_SIZE`, `INVALID_STEP_SIZE`, `INVALID_SETTING` (a value out
+ * of range, or one that cannot change after init), the handle's errors.
+ */
+smile_status smile_sghmc_set_config_f64(smile_sghmc_f64 *s, const smile_sghmc_config_f64 *cfg);
+
+/**
+ * Moves the chain to `x` (`len` = dimension, finite values).
+ * Errors: `NULL_POINTER`, `BUFFER_LENGTH`, `ALIGNMENT`, `OVERLAP`,
+ * `INVALID_VALUE`, `OUT_OF_ORDER` (inside a step), the handle's errors.
+ */
+smile_status smile_sghmc_set_position_f64(smile_sghmc_f64 *s, const double *x, size_t len);
+
+/**
+ * Fills `*cfg` with a constant step size `step_size` (h),
+ * perturbation scale `sigma`, temperature 1, M = 1; sets
+ * `cfg->struct_size = cfg_size`. Writes nothing on failure.
+ * Errors: `NULL_POINTER`, `STRUCT_SIZE`, `INVALID_STEP_SIZE`,
+ * `INVALID_SETTING` (σ negative or not finite).
+ */
+smile_status smile_fsgld_config_default_f64(smile_fsgld_config_f64 *cfg,
+                                            size_t cfg_size,
+                                            double step_size,
+                                            double sigma);
+
+/**
+ *Memory needed by a chain of dimension `dim` (at least 1): writes
+ * the size in bytes to `*size` and the required alignment
+ * (`SMILE_ALIGN`) to `*align`. A checkpoint (`..._save`) has the same
+ * size. `cfg` may be NULL; if given it is validated.
+ * Errors: `NULL_POINTER`, `DIMENSION_TOO_SMALL`,
+ * `DIMENSION_TOO_LARGE`, the config's errors.
+ */
+smile_status smile_fsgld_memory_size_f64(size_t dim,
+                                         const smile_fsgld_config_f64 *cfg,
+                                         size_t *size,
+                                         size_t *align);
+
+/**
+ * Sets up a chain of dimension `dim` starting at `x0` (`dim` values)
+ * in `mem` (`mem_size` bytes, at least the size from
+ * `..._memory_size`, aligned to `SMILE_ALIGN`), with settings `cfg`
+ * (required: fill it with `..._config_default` first) and random
+ * stream (`seed`, `stream`): chains with the same seed and different
+ * streams are independent. Writes the handle (== `mem`) to `*out`
+ * (NULL on failure). The caller keeps ownership of `mem`; the
+ * library keeps no pointer to it. On failure `mem` is untouched.
+ * Errors: `NULL_POINTER`, `DIMENSION_TOO_SMALL`,
+ * `DIMENSION_TOO_LARGE`, `BUFFER_LENGTH` (mem too small),
+ * `ALIGNMENT`, `STRUCT_SIZE`, `INVALID_STEP_SIZE`,
+ * `INVALID_DECOHERENCE_LENGTH`, `INVALID_SETTING`, `INVALID_VALUE`
+ * (x0 not finite), `OVERLAP` (x0 inside mem).
+ */
+smile_status smile_fsgld_init_f64(void *mem,
+                                  size_t mem_size,
+                                  size_t dim,
+                                  const smile_fsgld_config_f64 *cfg,
+                                  const double *x0,
+                                  uint64_t seed,
+                                  uint64_t stream,
+                                  smile_fsgld_f64 **out);
+
+/**
+ * Reverse communication, part 1: writes the next evaluation into
+ * `*req` (`kind` is always `SMILE_REQUEST_STAGE`; `step` is the
+ * 1-based index of the step it belongs to: evaluate every request
+ * with the same `step` on the same mini-batch, and draw a new
+ * mini-batch when `step` changes). Compute the gradient estimate at
+ * `req->x` into `req->grad`, then call `..._tell`. Asking again
+ * before telling returns the same request. While a step is in
+ * progress (from its first `ask` to the `tell` that finishes it)
+ * the setters return `OUT_OF_ORDER`.
+ * Errors: the handle's errors.
+ */
+smile_status smile_fsgld_ask_f64(smile_fsgld_f64 *s, smile_request_f64 *req);
+
+/**
+ * Reverse communication, part 2: hands the (mini-batch) `log p` at
+ * the requested point to the chain (the gradient must already be in
+ * `req->grad`). Writes `SMILE_PROGRESS_NEED_EVAL` (ask again) or
+ * `SMILE_PROGRESS_STEP_DONE` to `*progress`; in the latter case the
+ * step's info goes to `*info` if `info` is not NULL. A NaN/inf
+ * `logp` or gradient is a divergence reported in the info (tell NaN
+ * for a failed evaluation). Each successful `tell` answers the
+ * request of the latest `ask`; a failed one leaves it pending.
+ * Errors: `NULL_POINTER`, `OUT_OF_ORDER` (no request pending: call
+ * `ask` first), the handle's errors.
+ */
+smile_status smile_fsgld_tell_f64(smile_fsgld_f64 *s,
+                                  double logp,
+                                  smile_progress *progress,
+                                  smile_step_info_f64 *info);
+
+/**
+ * Runs one whole step (or finishes the one begun by `ask`),
+ * calling `f(user, dim, x, grad, &logp)` for each evaluation; all of
+ * them belong to the same step, so a stochastic-gradient caller
+ * selects the step's mini-batch (e.g. through `user`) before the
+ * call. Writes the step's info to `*info` (may be NULL). The
+ * instance is `BUSY` while `f` runs: `f` must not use it.
+ * Errors: `NULL_POINTER` (`s` or `f`), `CALLBACK_FAILED` (the step
+ * stays pending: calling again, with the same mini-batch,
+ * re-evaluates the same point), the handle's errors.
+ */
+smile_status smile_fsgld_step_f64(smile_fsgld_f64 *s,
+                                  smile_logdensity_f64 f,
+                                  void *user,
+                                  smile_step_info_f64 *info);
+
+/**
+ * Checkpoint: copies the whole chain (settings, random stream,
+ * vectors, step in progress) into `buf` (`buf_size` bytes, at least
+ * the size from `..._memory_size`; any alignment). Native-endian
+ * bytes: restore on the same kind of machine.
+ * Errors: `NULL_POINTER`, `BUFFER_LENGTH`, `OVERLAP`, the handle's errors.
+ */
+smile_status smile_fsgld_save_f64(const smile_fsgld_f64 *s, void *buf, size_t buf_size);
+
+/**
+ * Restores a checkpoint from `buf` (`buf_size` bytes) into `mem`
+ * (`mem_size` bytes, aligned to `SMILE_ALIGN`; `mem` may be `buf`
+ * itself), and writes the handle (== `mem`) to `*out` (NULL on
+ * failure). The restored chain continues bit-identically.
+ * Errors: `NULL_POINTER`, `BUFFER_LENGTH`, `ALIGNMENT`,
+ * `NOT_AN_INSTANCE` (not a checkpoint of this sampler/precision),
+ * `INVALID_STATE` (corrupt; `mem` then holds no instance).
+ */
+smile_status smile_fsgld_restore_f64(void *mem,
+                                     size_t mem_size,
+                                     const void *buf,
+                                     size_t buf_size,
+                                     smile_fsgld_f64 **out);
+
+/**
+ * Writes the dimension to `*out`. Errors: `NULL_POINTER`, the handle's errors.
+ */
+smile_status smile_fsgld_dim_f64(const smile_fsgld_f64 *s, size_t *out);
+
+/**
+ * Copies the current position (the last accepted one; unchanged
+ * while a step is in progress) into `out` (`len` must equal the dimension).
+ * Errors: `NULL_POINTER`, `BUFFER_LENGTH`, `ALIGNMENT`, `OVERLAP`, the handle's errors.
+ */
+smile_status smile_fsgld_position_f64(const smile_fsgld_f64 *s, double *out, size_t len);
+
+/**
+ * Writes the `log p` value stored for the current position (the
+ * caller's mini-batch estimate, as told; 0 before the first step).
+ * Errors: `NULL_POINTER`, the handle's errors.
+ */
+smile_status smile_fsgld_logdensity_f64(const smile_fsgld_f64 *s, double *out);
+
+/**
+ * Writes the steps completed, gradient evaluations told and
+ * rejected (divergent) steps so far.
+ * Errors: `NULL_POINTER`, the handle's errors.
+ */
+smile_status smile_fsgld_counters_f64(const smile_fsgld_f64 *s,
+                                      uint64_t *steps,
+                                      uint64_t *grad_evals,
+                                      uint64_t *divergences);
+
+/**
+ * Writes the current settings into `*cfg` (`cfg_size` = `sizeof *cfg`).
+ * Errors: `NULL_POINTER`, `STRUCT_SIZE`, the handle's errors.
+ */
+smile_status smile_fsgld_get_config_f64(const smile_fsgld_f64 *s,
+                                        smile_fsgld_config_f64 *cfg,
+                                        size_t cfg_size);
+
+/**
+ * Changes the settings between steps.
+ * Errors: `NULL_POINTER`, `OUT_OF_ORDER` (inside a step),
+ * `STRUCT_SIZE`, `INVALID_STEP_SIZE`, `INVALID_SETTING` (a value out
+ * of range, or one that cannot change after init), the handle's errors.
+ */
+smile_status smile_fsgld_set_config_f64(smile_fsgld_f64 *s, const smile_fsgld_config_f64 *cfg);
+
+/**
+ * Moves the chain to `x` (`len` = dimension, finite values).
+ * Errors: `NULL_POINTER`, `BUFFER_LENGTH`, `ALIGNMENT`, `OVERLAP`,
+ * `INVALID_VALUE`, `OUT_OF_ORDER` (inside a step), the handle's errors.
+ */
+smile_status smile_fsgld_set_position_f64(smile_fsgld_f64 *s, const double *x, size_t len);
+
+/**
+ * Fills `*cfg` with a constant step size `step_size` (h: finite and
+ * positive) and temperature 1; sets `cfg->struct_size = cfg_size`
+ * (pass `sizeof *cfg`). Writes nothing on failure.
+ * Errors: `NULL_POINTER`, `STRUCT_SIZE`, `INVALID_STEP_SIZE`.
+ */
+smile_status smile_sgld_config_default_f32(smile_sgld_config_f32 *cfg,
+                                           size_t cfg_size,
+                                           float step_size);
+
+/**
+ *Memory needed by a chain of dimension `dim` (at least 1): writes
+ * the size in bytes to `*size` and the required alignment
+ * (`SMILE_ALIGN`) to `*align`. A checkpoint (`..._save`) has the same
+ * size. `cfg` may be NULL; if given it is validated.
+ * Errors: `NULL_POINTER`, `DIMENSION_TOO_SMALL`,
+ * `DIMENSION_TOO_LARGE`, the config's errors.
+ */
+smile_status smile_sgld_memory_size_f32(size_t dim,
+                                        const smile_sgld_config_f32 *cfg,
+                                        size_t *size,
+                                        size_t *align);
+
+/**
+ * Sets up a chain of dimension `dim` starting at `x0` (`dim` values)
+ * in `mem` (`mem_size` bytes, at least the size from
+ * `..._memory_size`, aligned to `SMILE_ALIGN`), with settings `cfg`
+ * (required: fill it with `..._config_default` first) and random
+ * stream (`seed`, `stream`): chains with the same seed and different
+ * streams are independent. Writes the handle (== `mem`) to `*out`
+ * (NULL on failure). The caller keeps ownership of `mem`; the
+ * library keeps no pointer to it. On failure `mem` is untouched.
+ * Errors: `NULL_POINTER`, `DIMENSION_TOO_SMALL`,
+ * `DIMENSION_TOO_LARGE`, `BUFFER_LENGTH` (mem too small),
+ * `ALIGNMENT`, `STRUCT_SIZE`, `INVALID_STEP_SIZE`,
+ * `INVALID_DECOHERENCE_LENGTH`, `INVALID_SETTING`, `INVALID_VALUE`
+ * (x0 not finite), `OVERLAP` (x0 inside mem).
+ */
+smile_status smile_sgld_init_f32(void *mem,
+                                 size_t mem_size,
+                                 size_t dim,
+                                 const smile_sgld_config_f32 *cfg,
+                                 const float *x0,
+                                 uint64_t seed,
+                                 uint64_t stream,
+                                 smile_sgld_f32 **out);
+
+/**
+ * Reverse communication, part 1: writes the next evaluation into
+ * `*req` (`kind` is always `SMILE_REQUEST_STAGE`; `step` is the
+ * 1-based index of the step it belongs to: evaluate every request
+ * with the same `step` on the same mini-batch, and draw a new
+ * mini-batch when `step` changes). Compute the gradient estimate at
+ * `req->x` into `req->grad`, then call `..._tell`. Asking again
+ * before telling returns the same request. While a step is in
+ * progress (from its first `ask` to the `tell` that finishes it)
+ * the setters return `OUT_OF_ORDER`.
+ * Errors: the handle's errors.
+ */
+smile_status smile_sgld_ask_f32(smile_sgld_f32 *s, smile_request_f32 *req);
+
+/**
+ * Reverse communication, part 2: hands the (mini-batch) `log p` at
+ * the requested point to the chain (the gradient must already be in
+ * `req->grad`). Writes `SMILE_PROGRESS_NEED_EVAL` (ask again) or
+ * `SMILE_PROGRESS_STEP_DONE` to `*progress`; in the latter case the
+ * step's info goes to `*info` if `info` is not NULL. A NaN/inf
+ * `logp` or gradient is a divergence reported in the info (tell NaN
+ * for a failed evaluation). Each successful `tell` answers the
+ * request of the latest `ask`; a failed one leaves it pending.
+ * Errors: `NULL_POINTER`, `OUT_OF_ORDER` (no request pending: call
+ * `ask` first), the handle's errors.
+ */
+smile_status smile_sgld_tell_f32(smile_sgld_f32 *s,
+                                 float logp,
+                                 smile_progress *progress,
+                                 smile_step_info_f32 *info);
+
+/**
+ * Runs one whole step (or finishes the one begun by `ask`),
+ * calling `f(user, dim, x, grad, &logp)` for each evaluation; all of
+ * them belong to the same step, so a stochastic-gradient caller
+ * selects the step's mini-batch (e.g. through `user`) before the
+ * call. Writes the step's info to `*info` (may be NULL). The
+ * instance is `BUSY` while `f` runs: `f` must not use it.
+ * Errors: `NULL_POINTER` (`s` or `f`), `CALLBACK_FAILED` (the step
+ * stays pending: calling again, with the same mini-batch,
+ * re-evaluates the same point), the handle's errors.
+ */
+smile_status smile_sgld_step_f32(smile_sgld_f32 *s,
+                                 smile_logdensity_f32 f,
+                                 void *user,
+                                 smile_step_info_f32 *info);
+
+/**
+ * Checkpoint: copies the whole chain (settings, random stream,
+ * vectors, step in progress) into `buf` (`buf_size` bytes, at least
+ * the size from `..._memory_size`; any alignment). Native-endian
+ * bytes: restore on the same kind of machine.
+ * Errors: `NULL_POINTER`, `BUFFER_LENGTH`, `OVERLAP`, the handle's errors.
+ */
+smile_status smile_sgld_save_f32(const smile_sgld_f32 *s, void *buf, size_t buf_size);
+
+/**
+ * Restores a checkpoint from `buf` (`buf_size` bytes) into `mem`
+ * (`mem_size` bytes, aligned to `SMILE_ALIGN`; `mem` may be `buf`
+ * itself), and writes the handle (== `mem`) to `*out` (NULL on
+ * failure). The restored chain continues bit-identically.
+ * Errors: `NULL_POINTER`, `BUFFER_LENGTH`, `ALIGNMENT`,
+ * `NOT_AN_INSTANCE` (not a checkpoint of this sampler/precision),
+ * `INVALID_STATE` (corrupt; `mem` then holds no instance).
+ */
+smile_status smile_sgld_restore_f32(void *mem,
+                                    size_t mem_size,
+                                    const void *buf,
+                                    size_t buf_size,
+                                    smile_sgld_f32 **out);
+
+/**
+ * Writes the dimension to `*out`. Errors: `NULL_POINTER`, the handle's errors.
+ */
+smile_status smile_sgld_dim_f32(const smile_sgld_f32 *s, size_t *out);
+
+/**
+ * Copies the current position (the last accepted one; unchanged
+ * while a step is in progress) into `out` (`len` must equal the dimension).
+ * Errors: `NULL_POINTER`, `BUFFER_LENGTH`, `ALIGNMENT`, `OVERLAP`, the handle's errors.
+ */
+smile_status smile_sgld_position_f32(const smile_sgld_f32 *s, float *out, size_t len);
+
+/**
+ * Writes the `log p` value stored for the current position (the
+ * caller's mini-batch estimate, as told; 0 before the first step).
+ * Errors: `NULL_POINTER`, the handle's errors.
+ */
+smile_status smile_sgld_logdensity_f32(const smile_sgld_f32 *s, float *out);
+
+/**
+ * Writes the steps completed, gradient evaluations told and
+ * rejected (divergent) steps so far.
+ * Errors: `NULL_POINTER`, the handle's errors.
+ */
+smile_status smile_sgld_counters_f32(const smile_sgld_f32 *s,
+                                     uint64_t *steps,
+                                     uint64_t *grad_evals,
+                                     uint64_t *divergences);
+
+/**
+ * Writes the current settings into `*cfg` (`cfg_size` = `sizeof *cfg`).
+ * Errors: `NULL_POINTER`, `STRUCT_SIZE`, the handle's errors.
+ */
+smile_status smile_sgld_get_config_f32(const smile_sgld_f32 *s,
+                                       smile_sgld_config_f32 *cfg,
+                                       size_t cfg_size);
+
+/**
+ * Changes the settings between steps.
+ * Errors: `NULL_POINTER`, `OUT_OF_ORDER` (inside a step),
+ * `STRUCT_SIZE`, `INVALID_STEP_SIZE`, `INVALID_SETTING` (a value out
+ * of range, or one that cannot change after init), the handle's errors.
+ */
+smile_status smile_sgld_set_config_f32(smile_sgld_f32 *s, const smile_sgld_config_f32 *cfg);
+
+/**
+ * Moves the chain to `x` (`len` = dimension, finite values).
+ * Errors: `NULL_POINTER`, `BUFFER_LENGTH`, `ALIGNMENT`, `OVERLAP`,
+ * `INVALID_VALUE`, `OUT_OF_ORDER` (inside a step), the handle's errors.
+ */
+smile_status smile_sgld_set_position_f32(smile_sgld_f32 *s, const float *x, size_t len);
+
+/**
+ * Fills `*cfg` with a constant step size `step_size` (h: finite and
+ * positive), temperature 1, α = 0.99, λ = 1e-5; sets
+ * `cfg->struct_size = cfg_size`. Writes nothing on failure.
+ * Errors: `NULL_POINTER`, `STRUCT_SIZE`, `INVALID_STEP_SIZE`.
+ */
+smile_status smile_psgld_config_default_f32(smile_psgld_config_f32 *cfg,
+                                            size_t cfg_size,
+                                            float step_size);
+
+/**
+ * Copies the running average V of ĝ⊙ĝ (zeros before the first
+ * step; the preconditioner is G = 1/(λ + sqrt(V))) into `out`
+ * (`len` = dimension).
+ * Errors: `NULL_POINTER`, `BUFFER_LENGTH`, `ALIGNMENT`, `OVERLAP`, the handle's errors.
+ */
+smile_status smile_psgld_second_moment_f32(const smile_psgld_f32 *s, float *out, size_t len);
+
+/**
+ *Memory needed by a chain of dimension `dim` (at least 1): writes
+ * the size in bytes to `*size` and the required alignment
+ * (`SMILE_ALIGN`) to `*align`. A checkpoint (`..._save`) has the same
+ * size. `cfg` may be NULL; if given it is validated.
+ * Errors: `NULL_POINTER`, `DIMENSION_TOO_SMALL`,
+ * `DIMENSION_TOO_LARGE`, the config's errors.
+ */
+smile_status smile_psgld_memory_size_f32(size_t dim,
+                                         const smile_psgld_config_f32 *cfg,
+                                         size_t *size,
+                                         size_t *align);
+
+/**
+ * Sets up a chain of dimension `dim` starting at `x0` (`dim` values)
+ * in `mem` (`mem_size` bytes, at least the size from
+ * `..._memory_size`, aligned to `SMILE_ALIGN`), with settings `cfg`
+ * (required: fill it with `..._config_default` first) and random
+ * stream (`seed`, `stream`): chains with the same seed and different
+ * streams are independent. Writes the handle (== `mem`) to `*out`
+ * (NULL on failure). The caller keeps ownership of `mem`; the
+ * library keeps no pointer to it. On failure `mem` is untouched.
+ * Errors: `NULL_POINTER`, `DIMENSION_TOO_SMALL`,
+ * `DIMENSION_TOO_LARGE`, `BUFFER_LENGTH` (mem too small),
+ * `ALIGNMENT`, `STRUCT_SIZE`, `INVALID_STEP_SIZE`,
+ * `INVALID_DECOHERENCE_LENGTH`, `INVALID_SETTING`, `INVALID_VALUE`
+ * (x0 not finite), `OVERLAP` (x0 inside mem).
+ */
+smile_status smile_psgld_init_f32(void *mem,
+                                  size_t mem_size,
+                                  size_t dim,
+                                  const smile_psgld_config_f32 *cfg,
+                                  const float *x0,
+                                  uint64_t seed,
+                                  uint64_t stream,
+                                  smile_psgld_f32 **out);
+
+/**
+ * Reverse communication, part 1: writes the next evaluation into
+ * `*req` (`kind` is always `SMILE_REQUEST_STAGE`; `step` is the
+ * 1-based index of the step it belongs to: evaluate every request
+ * with the same `step` on the same mini-batch, and draw a new
+ * mini-batch when `step` changes). Compute the gradient estimate at
+ * `req->x` into `req->grad`, then call `..._tell`. Asking again
+ * before telling returns the same request. While a step is in
+ * progress (from its first `ask` to the `tell` that finishes it)
+ * the setters return `OUT_OF_ORDER`.
+ * Errors: the handle's errors.
+ */
+smile_status smile_psgld_ask_f32(smile_psgld_f32 *s, smile_request_f32 *req);
+
+/**
+ * Reverse communication, part 2: hands the (mini-batch) `log p` at
+ * the requested point to the chain (the gradient must already be in
+ * `req->grad`). Writes `SMILE_PROGRESS_NEED_EVAL` (ask again) or
+ * `SMILE_PROGRESS_STEP_DONE` to `*progress`; in the latter case the
+ * step's info goes to `*info` if `info` is not NULL. A NaN/inf
+ * `logp` or gradient is a divergence reported in the info (tell NaN
+ * for a failed evaluation). Each successful `tell` answers the
+ * request of the latest `ask`; a failed one leaves it pending.
+ * Errors: `NULL_POINTER`, `OUT_OF_ORDER` (no request pending: call
+ * `ask` first), the handle's errors.
+ */
+smile_status smile_psgld_tell_f32(smile_psgld_f32 *s,
+                                  float logp,
+                                  smile_progress *progress,
+                                  smile_step_info_f32 *info);
+
+/**
+ * Runs one whole step (or finishes the one begun by `ask`),
+ * calling `f(user, dim, x, grad, &logp)` for each evaluation; all of
+ * them belong to the same step, so a stochastic-gradient caller
+ * selects the step's mini-batch (e.g. through `user`) before the
+ * call. Writes the step's info to `*info` (may be NULL). The
+ * instance is `BUSY` while `f` runs: `f` must not use it.
+ * Errors: `NULL_POINTER` (`s` or `f`), `CALLBACK_FAILED` (the step
+ * stays pending: calling again, with the same mini-batch,
+ * re-evaluates the same point), the handle's errors.
+ */
+smile_status smile_psgld_step_f32(smile_psgld_f32 *s,
+                                  smile_logdensity_f32 f,
+                                  void *user,
+                                  smile_step_info_f32 *info);
+
+/**
+ * Checkpoint: copies the whole chain (settings, random stream,
+ * vectors, step in progress) into `buf` (`buf_size` bytes, at least
+ * the size from `..._memory_size`; any alignment). Native-endian
+ * bytes: restore on the same kind of machine.
+ * Errors: `NULL_POINTER`, `BUFFER_LENGTH`, `OVERLAP`, the handle's errors.
+ */
+smile_status smile_psgld_save_f32(const smile_psgld_f32 *s, void *buf, size_t buf_size);
+
+/**
+ * Restores a checkpoint from `buf` (`buf_size` bytes) into `mem`
+ * (`mem_size` bytes, aligned to `SMILE_ALIGN`; `mem` may be `buf`
+ * itself), and writes the handle (== `mem`) to `*out` (NULL on
+ * failure). The restored chain continues bit-identically.
+ * Errors: `NULL_POINTER`, `BUFFER_LENGTH`, `ALIGNMENT`,
+ * `NOT_AN_INSTANCE` (not a checkpoint of this sampler/precision),
+ * `INVALID_STATE` (corrupt; `mem` then holds no instance).
+ */
+smile_status smile_psgld_restore_f32(void *mem,
+                                     size_t mem_size,
+                                     const void *buf,
+                                     size_t buf_size,
+                                     smile_psgld_f32 **out);
+
+/**
+ * Writes the dimension to `*out`. Errors: `NULL_POINTER`, the handle's errors.
+ */
+smile_status smile_psgld_dim_f32(const smile_psgld_f32 *s, size_t *out);
+
+/**
+ * Copies the current position (the last accepted one; unchanged
+ * while a step is in progress) into `out` (`len` must equal the dimension).
+ * Errors: `NULL_POINTER`, `BUFFER_LENGTH`, `ALIGNMENT`, `OVERLAP`, the handle's errors.
+ */
+smile_status smile_psgld_position_f32(const smile_psgld_f32 *s, float *out, size_t len);
+
+/**
+ * Writes the `log p` value stored for the current position (the
+ * caller's mini-batch estimate, as told; 0 before the first step).
+ * Errors: `NULL_POINTER`, the handle's errors.
+ */
+smile_status smile_psgld_logdensity_f32(const smile_psgld_f32 *s, float *out);
+
+/**
+ * Writes the steps completed, gradient evaluations told and
+ * rejected (divergent) steps so far.
+ * Errors: `NULL_POINTER`, the handle's errors.
+ */
+smile_status smile_psgld_counters_f32(const smile_psgld_f32 *s,
+                                      uint64_t *steps,
+                                      uint64_t *grad_evals,
+                                      uint64_t *divergences);
+
+/**
+ * Writes the current settings into `*cfg` (`cfg_size` = `sizeof *cfg`).
+ * Errors: `NULL_POINTER`, `STRUCT_SIZE`, the handle's errors.
+ */
+smile_status smile_psgld_get_config_f32(const smile_psgld_f32 *s,
+                                        smile_psgld_config_f32 *cfg,
+                                        size_t cfg_size);
+
+/**
+ * Changes the settings between steps.
+ * Errors: `NULL_POINTER`, `OUT_OF_ORDER` (inside a step),
+ * `STRUCT_SIZE`, `INVALID_STEP_SIZE`, `INVALID_SETTING` (a value out
+ * of range, or one that cannot change after init), the handle's errors.
+ */
+smile_status smile_psgld_set_config_f32(smile_psgld_f32 *s, const smile_psgld_config_f32 *cfg);
+
+/**
+ * Moves the chain to `x` (`len` = dimension, finite values).
+ * Errors: `NULL_POINTER`, `BUFFER_LENGTH`, `ALIGNMENT`, `OVERLAP`,
+ * `INVALID_VALUE`, `OUT_OF_ORDER` (inside a step), the handle's errors.
+ */
+smile_status smile_psgld_set_position_f32(smile_psgld_f32 *s, const float *x, size_t len);
+
+/**
+ * Fills `*cfg` with a constant step size `step_size` (h), friction
+ * `friction` (α), temperature 1, β = 0, no refresh; sets
+ * `cfg->struct_size = cfg_size`. Writes nothing on failure.
+ * Errors: `NULL_POINTER`, `STRUCT_SIZE`, `INVALID_STEP_SIZE`,
+ * `INVALID_SETTING` (α not > 0, or α h ≥ 1).
+ */
+smile_status smile_sghmc_config_default_f32(smile_sghmc_config_f32 *cfg,
+                                            size_t cfg_size,
+                                            float step_size,
+                                            float friction);
+
+/**
+ * Copies the momentum p (stationary law N(0, T I)) into `out`
+ * (`len` = dimension).
+ * Errors: `NULL_POINTER`, `BUFFER_LENGTH`, `ALIGNMENT`, `OVERLAP`, the handle's errors.
+ */
+smile_status smile_sghmc_momentum_f32(const smile_sghmc_f32 *s, float *out, size_t len);
+
+/**
+ * Sets the momentum p (`len` = dimension, finite values).
+ * Errors: `NULL_POINTER`, `BUFFER_LENGTH`, `ALIGNMENT`, `OVERLAP`,
+ * `INVALID_VALUE`, `OUT_OF_ORDER` (inside a step), the handle's errors.
+ */
+smile_status smile_sghmc_set_momentum_f32(smile_sghmc_f32 *s, const float *p, size_t len);
+
+/**
+ *Memory needed by a chain of dimension `dim` (at least 1): writes
+ * the size in bytes to `*size` and the required alignment
+ * (`SMILE_ALIGN`) to `*align`. A checkpoint (`..._save`) has the same
+ * size. `cfg` may be NULL; if given it is validated.
+ * Errors: `NULL_POINTER`, `DIMENSION_TOO_SMALL`,
+ * `DIMENSION_TOO_LARGE`, the config's errors.
+ */
+smile_status smile_sghmc_memory_size_f32(size_t dim,
+                                         const smile_sghmc_config_f32 *cfg,
+                                         size_t *size,
+                                         size_t *align);
+
+/**
+ * Sets up a chain of dimension `dim` starting at `x0` (`dim` values)
+ * in `mem` (`mem_size` bytes, at least the size from
+ * `..._memory_size`, aligned to `SMILE_ALIGN`), with settings `cfg`
+ * (required: fill it with `..._config_default` first) and random
+ * stream (`seed`, `stream`): chains with the same seed and different
+ * streams are independent. Writes the handle (== `mem`) to `*out`
+ * (NULL on failure). The caller keeps ownership of `mem`; the
+ * library keeps no pointer to it. On failure `mem` is untouched.
+ * Errors: `NULL_POINTER`, `DIMENSION_TOO_SMALL`,
+ * `DIMENSION_TOO_LARGE`, `BUFFER_LENGTH` (mem too small),
+ * `ALIGNMENT`, `STRUCT_SIZE`, `INVALID_STEP_SIZE`,
+ * `INVALID_DECOHERENCE_LENGTH`, `INVALID_SETTING`, `INVALID_VALUE`
+ * (x0 not finite), `OVERLAP` (x0 inside mem).
+ */
+smile_status smile_sghmc_init_f32(void *mem,
+                                  size_t mem_size,
+                                  size_t dim,
+                                  const smile_sghmc_config_f32 *cfg,
+                                  const float *x0,
+                                  uint64_t seed,
+                                  uint64_t stream,
+                                  smile_sghmc_f32 **out);
+
+/**
+ * Reverse communication, part 1: writes the next evaluation into
+ * `*req` (`kind` is always `SMILE_REQUEST_STAGE`; `step` is the
+ * 1-based index of the step it belongs to: evaluate every request
+ * with the same `step` on the same mini-batch, and draw a new
+ * mini-batch when `step` changes). Compute the gradient estimate at
+ * `req->x` into `req->grad`, then call `..._tell`. Asking again
+ * before telling returns the same request. While a step is in
+ * progress (from its first `ask` to the `tell` that finishes it)
+ * the setters return `OUT_OF_ORDER`.
+ * Errors: the handle's errors.
+ */
+smile_status smile_sghmc_ask_f32(smile_sghmc_f32 *s, smile_request_f32 *req);
+
+/**
+ * Reverse communication, part 2: hands the (mini-batch) `log p` at
+ * the requested point to the chain (the gradient must already be in
+ * `req->grad`). Writes `SMILE_PROGRESS_NEED_EVAL` (ask again) or
+ * `SMILE_PROGRESS_STEP_DONE` to `*progress`; in the latter case the
+ * step's info goes to `*info` if `info` is not NULL. A NaN/inf
+ * `logp` or gradient is a divergence reported in the info (tell NaN
+ * for a failed evaluation). Each successful `tell` answers the
+ * request of the latest `ask`; a failed one leaves it pending.
+ * Errors: `NULL_POINTER`, `OUT_OF_ORDER` (no request pending: call
+ * `ask` first), the handle's errors.
+ */
+smile_status smile_sghmc_tell_f32(smile_sghmc_f32 *s,
+                                  float logp,
+                                  smile_progress *progress,
+                                  smile_step_info_f32 *info);
+
+/**
+ * Runs one whole step (or finishes the one begun by `ask`),
+ * calling `f(user, dim, x, grad, &logp)` for each evaluation; all of
+ * them belong to the same step, so a stochastic-gradient caller
+ * selects the step's mini-batch (e.g. through `user`) before the
+ * call. Writes the step's info to `*info` (may be NULL). The
+ * instance is `BUSY` while `f` runs: `f` must not use it.
+ * Errors: `NULL_POINTER` (`s` or `f`), `CALLBACK_FAILED` (the step
+ * stays pending: calling again, with the same mini-batch,
+ * re-evaluates the same point), the handle's errors.
+ */
+smile_status smile_sghmc_step_f32(smile_sghmc_f32 *s,
+                                  smile_logdensity_f32 f,
+                                  void *user,
+                                  smile_step_info_f32 *info);
+
+/**
+ * Checkpoint: copies the whole chain (settings, random stream,
+ * vectors, step in progress) into `buf` (`buf_size` bytes, at least
+ * the size from `..._memory_size`; any alignment). Native-endian
+ * bytes: restore on the same kind of machine.
+ * Errors: `NULL_POINTER`, `BUFFER_LENGTH`, `OVERLAP`, the handle's errors.
+ */
+smile_status smile_sghmc_save_f32(const smile_sghmc_f32 *s, void *buf, size_t buf_size);
+
+/**
+ * Restores a checkpoint from `buf` (`buf_size` bytes) into `mem`
+ * (`mem_size` bytes, aligned to `SMILE_ALIGN`; `mem` may be `buf`
+ * itself), and writes the handle (== `mem`) to `*out` (NULL on
+ * failure). The restored chain continues bit-identically.
+ * Errors: `NULL_POINTER`, `BUFFER_LENGTH`, `ALIGNMENT`,
+ * `NOT_AN_INSTANCE` (not a checkpoint of this sampler/precision),
+ * `INVALID_STATE` (corrupt; `mem` then holds no instance).
+ */
+smile_status smile_sghmc_restore_f32(void *mem,
+                                     size_t mem_size,
+                                     const void *buf,
+                                     size_t buf_size,
+                                     smile_sghmc_f32 **out);
+
+/**
+ * Writes the dimension to `*out`. Errors: `NULL_POINTER`, the handle's errors.
+ */
+smile_status smile_sghmc_dim_f32(const smile_sghmc_f32 *s, size_t *out);
+
+/**
+ * Copies the current position (the last accepted one; unchanged
+ * while a step is in progress) into `out` (`len` must equal the dimension).
+ * Errors: `NULL_POINTER`, `BUFFER_LENGTH`, `ALIGNMENT`, `OVERLAP`, the handle's errors.
+ */
+smile_status smile_sghmc_position_f32(const smile_sghmc_f32 *s, float *out, size_t len);
+
+/**
+ * Writes the `log p` value stored for the current position (the
+ * caller's mini-batch estimate, as told; 0 before the first step).
+ * Errors: `NULL_POINTER`, the handle's errors.
+ */
+smile_status smile_sghmc_logdensity_f32(const smile_sghmc_f32 *s, float *out);
+
+/**
+ * Writes the steps completed, gradient evaluations told and
+ * rejected (divergent) steps so far.
+ * Errors: `NULL_POINTER`, the handle's errors.
+ */
+smile_status smile_sghmc_counters_f32(const smile_sghmc_f32 *s,
+                                      uint64_t *steps,
+                                      uint64_t *grad_evals,
+                                      uint64_t *divergences);
+
+/**
+ * Writes the current settings into `*cfg` (`cfg_size` = `sizeof *cfg`).
+ * Errors: `NULL_POINTER`, `STRUCT_SIZE`, the handle's errors.
+ */
+smile_status smile_sghmc_get_config_f32(const smile_sghmc_f32 *s,
+                                        smile_sghmc_config_f32 *cfg,
+                                        size_t cfg_size);
+
+/**
+ * Changes the settings between steps.
+ * Errors: `NULL_POINTER`, `OUT_OF_ORDER` (inside a step),
+ * `STRUCT_SIZE`, `INVALID_STEP_SIZE`, `INVALID_SETTING` (a value out
+ * of range, or one that cannot change after init), the handle's errors.
+ */
+smile_status smile_sghmc_set_config_f32(smile_sghmc_f32 *s, const smile_sghmc_config_f32 *cfg);
+
+/**
+ * Moves the chain to `x` (`len` = dimension, finite values).
+ * Errors: `NULL_POINTER`, `BUFFER_LENGTH`, `ALIGNMENT`, `OVERLAP`,
+ * `INVALID_VALUE`, `OUT_OF_ORDER` (inside a step), the handle's errors.
+ */
+smile_status smile_sghmc_set_position_f32(smile_sghmc_f32 *s, const float *x, size_t len);
+
+/**
+ * Fills `*cfg` with a constant step size `step_size` (h),
+ * perturbation scale `sigma`, temperature 1, M = 1; sets
+ * `cfg->struct_size = cfg_size`. Writes nothing on failure.
+ * Errors: `NULL_POINTER`, `STRUCT_SIZE`, `INVALID_STEP_SIZE`,
+ * `INVALID_SETTING` (σ negative or not finite).
+ */
+smile_status smile_fsgld_config_default_f32(smile_fsgld_config_f32 *cfg,
+                                            size_t cfg_size,
+                                            float step_size,
+                                            float sigma);
+
+/**
+ *Memory needed by a chain of dimension `dim` (at least 1): writes
+ * the size in bytes to `*size` and the required alignment
+ * (`SMILE_ALIGN`) to `*align`. A checkpoint (`..._save`) has the same
+ * size. `cfg` may be NULL; if given it is validated.
+ * Errors: `NULL_POINTER`, `DIMENSION_TOO_SMALL`,
+ * `DIMENSION_TOO_LARGE`, the config's errors.
+ */
+smile_status smile_fsgld_memory_size_f32(size_t dim,
+                                         const smile_fsgld_config_f32 *cfg,
+                                         size_t *size,
+                                         size_t *align);
+
+/**
+ * Sets up a chain of dimension `dim` starting at `x0` (`dim` values)
+ * in `mem` (`mem_size` bytes, at least the size from
+ * `..._memory_size`, aligned to `SMILE_ALIGN`), with settings `cfg`
+ * (required: fill it with `..._config_default` first) and random
+ * stream (`seed`, `stream`): chains with the same seed and different
+ * streams are independent. Writes the handle (== `mem`) to `*out`
+ * (NULL on failure). The caller keeps ownership of `mem`; the
+ * library keeps no pointer to it. On failure `mem` is untouched.
+ * Errors: `NULL_POINTER`, `DIMENSION_TOO_SMALL`,
+ * `DIMENSION_TOO_LARGE`, `BUFFER_LENGTH` (mem too small),
+ * `ALIGNMENT`, `STRUCT_SIZE`, `INVALID_STEP_SIZE`,
+ * `INVALID_DECOHERENCE_LENGTH`, `INVALID_SETTING`, `INVALID_VALUE`
+ * (x0 not finite), `OVERLAP` (x0 inside mem).
+ */
+smile_status smile_fsgld_init_f32(void *mem,
+                                  size_t mem_size,
+                                  size_t dim,
+                                  const smile_fsgld_config_f32 *cfg,
+                                  const float *x0,
+                                  uint64_t seed,
+                                  uint64_t stream,
+                                  smile_fsgld_f32 **out);
+
+/**
+ * Reverse communication, part 1: writes the next evaluation into
+ * `*req` (`kind` is always `SMILE_REQUEST_STAGE`; `step` is the
+ * 1-based index of the step it belongs to: evaluate every request
+ * with the same `step` on the same mini-batch, and draw a new
+ * mini-batch when `step` changes). Compute the gradient estimate at
+ * `req->x` into `req->grad`, then call `..._tell`. Asking again
+ * before telling returns the same request. While a step is in
+ * progress (from its first `ask` to the `tell` that finishes it)
+ * the setters return `OUT_OF_ORDER`.
+ * Errors: the handle's errors.
+ */
+smile_status smile_fsgld_ask_f32(smile_fsgld_f32 *s, smile_request_f32 *req);
+
+/**
+ * Reverse communication, part 2: hands the (mini-batch) `log p` at
+ * the requested point to the chain (the gradient must already be in
+ * `req->grad`). Writes `SMILE_PROGRESS_NEED_EVAL` (ask again) or
+ * `SMILE_PROGRESS_STEP_DONE` to `*progress`; in the latter case the
+ * step's info goes to `*info` if `info` is not NULL. A NaN/inf
+ * `logp` or gradient is a divergence reported in the info (tell NaN
+ * for a failed evaluation). Each successful `tell` answers the
+ * request of the latest `ask`; a failed one leaves it pending.
+ * Errors: `NULL_POINTER`, `OUT_OF_ORDER` (no request pending: call
+ * `ask` first), the handle's errors.
+ */
+smile_status smile_fsgld_tell_f32(smile_fsgld_f32 *s,
+                                  float logp,
+                                  smile_progress *progress,
+                                  smile_step_info_f32 *info);
+
+/**
+ * Runs one whole step (or finishes the one begun by `ask`),
+ * calling `f(user, dim, x, grad, &logp)` for each evaluation; all of
+ * them belong to the same step, so a stochastic-gradient caller
+ * selects the step's mini-batch (e.g. through `user`) before the
+ * call. Writes the step's info to `*info` (may be NULL). The
+ * instance is `BUSY` while `f` runs: `f` must not use it.
+ * Errors: `NULL_POINTER` (`s` or `f`), `CALLBACK_FAILED` (the step
+ * stays pending: calling again, with the same mini-batch,
+ * re-evaluates the same point), the handle's errors.
+ */
+smile_status smile_fsgld_step_f32(smile_fsgld_f32 *s,
+                                  smile_logdensity_f32 f,
+                                  void *user,
+                                  smile_step_info_f32 *info);
+
+/**
+ * Checkpoint: copies the whole chain (settings, random stream,
+ * vectors, step in progress) into `buf` (`buf_size` bytes, at least
+ * the size from `..._memory_size`; any alignment). Native-endian
+ * bytes: restore on the same kind of machine.
+ * Errors: `NULL_POINTER`, `BUFFER_LENGTH`, `OVERLAP`, the handle's errors.
+ */
+smile_status smile_fsgld_save_f32(const smile_fsgld_f32 *s, void *buf, size_t buf_size);
+
+/**
+ * Restores a checkpoint from `buf` (`buf_size` bytes) into `mem`
+ * (`mem_size` bytes, aligned to `SMILE_ALIGN`; `mem` may be `buf`
+ * itself), and writes the handle (== `mem`) to `*out` (NULL on
+ * failure). The restored chain continues bit-identically.
+ * Errors: `NULL_POINTER`, `BUFFER_LENGTH`, `ALIGNMENT`,
+ * `NOT_AN_INSTANCE` (not a checkpoint of this sampler/precision),
+ * `INVALID_STATE` (corrupt; `mem` then holds no instance).
+ */
+smile_status smile_fsgld_restore_f32(void *mem,
+                                     size_t mem_size,
+                                     const void *buf,
+                                     size_t buf_size,
+                                     smile_fsgld_f32 **out);
+
+/**
+ * Writes the dimension to `*out`. Errors: `NULL_POINTER`, the handle's errors.
+ */
+smile_status smile_fsgld_dim_f32(const smile_fsgld_f32 *s, size_t *out);
+
+/**
+ * Copies the current position (the last accepted one; unchanged
+ * while a step is in progress) into `out` (`len` must equal the dimension).
+ * Errors: `NULL_POINTER`, `BUFFER_LENGTH`, `ALIGNMENT`, `OVERLAP`, the handle's errors.
+ */
+smile_status smile_fsgld_position_f32(const smile_fsgld_f32 *s, float *out, size_t len);
+
+/**
+ * Writes the `log p` value stored for the current position (the
+ * caller's mini-batch estimate, as told; 0 before the first step).
+ * Errors: `NULL_POINTER`, the handle's errors.
+ */
+smile_status smile_fsgld_logdensity_f32(const smile_fsgld_f32 *s, float *out);
+
+/**
+ * Writes the steps completed, gradient evaluations told and
+ * rejected (divergent) steps so far.
+ * Errors: `NULL_POINTER`, the handle's errors.
+ */
+smile_status smile_fsgld_counters_f32(const smile_fsgld_f32 *s,
+                                      uint64_t *steps,
+                                      uint64_t *grad_evals,
+                                      uint64_t *divergences);
+
+/**
+ * Writes the current settings into `*cfg` (`cfg_size` = `sizeof *cfg`).
+ * Errors: `NULL_POINTER`, `STRUCT_SIZE`, the handle's errors.
+ */
+smile_status smile_fsgld_get_config_f32(const smile_fsgld_f32 *s,
+                                        smile_fsgld_config_f32 *cfg,
+                                        size_t cfg_size);
+
+/**
+ * Changes the settings between steps.
+ * Errors: `NULL_POINTER`, `OUT_OF_ORDER` (inside a step),
+ * `STRUCT_SIZE`, `INVALID_STEP_SIZE`, `INVALID_SETTING` (a value out
+ * of range, or one that cannot change after init), the handle's errors.
+ */
+smile_status smile_fsgld_set_config_f32(smile_fsgld_f32 *s, const smile_fsgld_config_f32 *cfg);
+
+/**
+ * Moves the chain to `x` (`len` = dimension, finite values).
+ * Errors: `NULL_POINTER`, `BUFFER_LENGTH`, `ALIGNMENT`, `OVERLAP`,
+ * `INVALID_VALUE`, `OUT_OF_ORDER` (inside a step), the handle's errors.
+ */
+smile_status smile_fsgld_set_position_f32(smile_fsgld_f32 *s, const float *x, size_t len);
+
+/**
+ * Fills `*cfg` with a preset (`smile_smile_preset`) and initial step
+ * size `step_size`, and sets `cfg->struct_size = cfg_size`. Pass
+ * `sizeof *cfg` as `cfg_size`. For the reference code's behaviour
+ * set `mode = SMILE_SMILE_MODE_REFERENCE` and `zero_nan_gradients = 1`
+ * afterwards. Writes nothing on failure.
+ * Errors: `NULL_POINTER`, `STRUCT_SIZE`, `INVALID_SETTING` (unknown
+ * preset), `INVALID_STEP_SIZE` (not finite and > 0).
+ */
+smile_status smile_smile_config_default_f64(smile_smile_config_f64 *cfg,
+                                            size_t cfg_size,
+                                            uint32_t preset,
+                                            double step_size);
+
+/**
+ * Copies the unit momentum into `out` (`len` = dimension); zeros at
+ * the start and after a reset or divergence.
+ * Errors: `NULL_POINTER`, `BUFFER_LENGTH`, `ALIGNMENT`, `OVERLAP`, the handle's errors.
+ */
+smile_status smile_smile_momentum_f64(const smile_smile_f64 *s, double *out, size_t len);
+
+/**
+ * Copies the stored mini-batch gradient (cleaned; zero before the
+ * first step) into `out` (`len` = dimension). Errors: as `..._momentum`.
+ */
+smile_status smile_smile_gradient_f64(const smile_smile_f64 *s, double *out, size_t len);
+
+/**
+ * Copies the diagonal s = 1/P the dynamics use (pSMILE's
+ * preconditioner; ones without preconditioning) into `out`
+ * (`len` = dimension). Errors: as `..._momentum`.
+ */
+smile_status smile_smile_preconditioner_f64(const smile_smile_f64 *s, double *out, size_t len);
+
+/**
+ * Writes the current (adapted) step size ε to `*out`.
+ * Errors: `NULL_POINTER`, the handle's errors.
+ */
+smile_status smile_smile_step_size_f64(const smile_smile_f64 *s, double *out);
+
+/**
+ * Writes the tuner's moving mean and standard deviation of
+ * A = |ΔE| and the number of steps it has observed.
+ * Errors: `NULL_POINTER`, the handle's errors.
+ */
+smile_status smile_smile_tuner_f64(const smile_smile_f64 *s,
+                                   double *energy_mean,
+                                   double *energy_std,
+                                   uint64_t *observed);
+
+/**
+ * Writes the tuner resets and the flagged (NaN, infinite or
+ * clipped) gradient entries so far.
+ * Errors: `NULL_POINTER`, the handle's errors.
+ */
+smile_status smile_smile_resets_f64(const smile_smile_f64 *s,
+                                    uint64_t *resets,
+                                    uint64_t *flagged_gradients);
+
+/**
+ * Sets the momentum (`len` = dimension; normalised internally;
+ * finite; the zero vector is allowed, as after a reset).
+ * Errors: `NULL_POINTER`, `BUFFER_LENGTH`, `ALIGNMENT`, `OVERLAP`,
+ * `INVALID_VALUE`, `OUT_OF_ORDER` (inside a step), the handle's errors.
+ */
+smile_status smile_smile_set_momentum_f64(smile_smile_f64 *s, const double *u, size_t len);
+
+/**
+ * Sets the step size ε (finite, > 0) between steps; the tuner
+ * continues from it.
+ * Errors: `INVALID_STEP_SIZE`, `OUT_OF_ORDER` (inside a step), the handle's errors.
+ */
+smile_status smile_smile_set_step_size_f64(smile_smile_f64 *s, double step_size);
+
+/**
+ *Memory needed by a chain of dimension `dim` (at least 2): writes
+ * the size in bytes to `*size` and the required alignment
+ * (`SMILE_ALIGN`) to `*align`. A checkpoint (`..._save`) has the same
+ * size. `cfg` may be NULL; if given it is validated.
+ * Errors: `NULL_POINTER`, `DIMENSION_TOO_SMALL`,
+ * `DIMENSION_TOO_LARGE`, the config's errors.
+ */
+smile_status smile_smile_memory_size_f64(size_t dim,
+                                         const smile_smile_config_f64 *cfg,
+                                         size_t *size,
+                                         size_t *align);
+
+/**
+ * Sets up a chain of dimension `dim` starting at `x0` (`dim` values)
+ * in `mem` (`mem_size` bytes, at least the size from
+ * `..._memory_size`, aligned to `SMILE_ALIGN`), with settings `cfg`
+ * (required: fill it with `..._config_default` first) and random
+ * stream (`seed`, `stream`): chains with the same seed and different
+ * streams are independent. Writes the handle (== `mem`) to `*out`
+ * (NULL on failure). The caller keeps ownership of `mem`; the
+ * library keeps no pointer to it. On failure `mem` is untouched.
+ * Errors: `NULL_POINTER`, `DIMENSION_TOO_SMALL`,
+ * `DIMENSION_TOO_LARGE`, `BUFFER_LENGTH` (mem too small),
+ * `ALIGNMENT`, `STRUCT_SIZE`, `INVALID_STEP_SIZE`,
+ * `INVALID_DECOHERENCE_LENGTH`, `INVALID_SETTING`, `INVALID_VALUE`
+ * (x0 not finite), `OVERLAP` (x0 inside mem).
+ */
+smile_status smile_smile_init_f64(void *mem,
+                                  size_t mem_size,
+                                  size_t dim,
+                                  const smile_smile_config_f64 *cfg,
+                                  const double *x0,
+                                  uint64_t seed,
+                                  uint64_t stream,
+                                  smile_smile_f64 **out);
+
+/**
+ * Reverse communication, part 1: writes the next evaluation into
+ * `*req` (`kind` is always `SMILE_REQUEST_STAGE`; `step` is the
+ * 1-based index of the step it belongs to: evaluate every request
+ * with the same `step` on the same mini-batch, and draw a new
+ * mini-batch when `step` changes). Compute the gradient estimate at
+ * `req->x` into `req->grad`, then call `..._tell`. Asking again
+ * before telling returns the same request. While a step is in
+ * progress (from its first `ask` to the `tell` that finishes it)
+ * the setters return `OUT_OF_ORDER`.
+ * Errors: the handle's errors.
+ */
+smile_status smile_smile_ask_f64(smile_smile_f64 *s, smile_request_f64 *req);
+
+/**
+ * Reverse communication, part 2: hands the (mini-batch) `log p` at
+ * the requested point to the chain (the gradient must already be in
+ * `req->grad`). Writes `SMILE_PROGRESS_NEED_EVAL` (ask again) or
+ * `SMILE_PROGRESS_STEP_DONE` to `*progress`; in the latter case the
+ * step's info goes to `*info` if `info` is not NULL. A NaN/inf
+ * `logp` or gradient is a divergence reported in the info (tell NaN
+ * for a failed evaluation). Each successful `tell` answers the
+ * request of the latest `ask`; a failed one leaves it pending.
+ * Errors: `NULL_POINTER`, `OUT_OF_ORDER` (no request pending: call
+ * `ask` first), the handle's errors.
+ */
+smile_status smile_smile_tell_f64(smile_smile_f64 *s,
+                                  double logp,
+                                  smile_progress *progress,
+                                  smile_smile_step_info_f64 *info);
+
+/**
+ * Runs one whole step (or finishes the one begun by `ask`),
+ * calling `f(user, dim, x, grad, &logp)` for each evaluation; all of
+ * them belong to the same step, so a stochastic-gradient caller
+ * selects the step's mini-batch (e.g. through `user`) before the
+ * call. Writes the step's info to `*info` (may be NULL). The
+ * instance is `BUSY` while `f` runs: `f` must not use it.
+ * Errors: `NULL_POINTER` (`s` or `f`), `CALLBACK_FAILED` (the step
+ * stays pending: calling again, with the same mini-batch,
+ * re-evaluates the same point), the handle's errors.
+ */
+smile_status smile_smile_step_f64(smile_smile_f64 *s,
+                                  smile_logdensity_f64 f,
+                                  void *user,
+                                  smile_smile_step_info_f64 *info);
+
+/**
+ * Checkpoint: copies the whole chain (settings, random stream,
+ * vectors, step in progress) into `buf` (`buf_size` bytes, at least
+ * the size from `..._memory_size`; any alignment). Native-endian
+ * bytes: restore on the same kind of machine.
+ * Errors: `NULL_POINTER`, `BUFFER_LENGTH`, `OVERLAP`, the handle's errors.
+ */
+smile_status smile_smile_save_f64(const smile_smile_f64 *s, void *buf, size_t buf_size);
+
+/**
+ * Restores a checkpoint from `buf` (`buf_size` bytes) into `mem`
+ * (`mem_size` bytes, aligned to `SMILE_ALIGN`; `mem` may be `buf`
+ * itself), and writes the handle (== `mem`) to `*out` (NULL on
+ * failure). The restored chain continues bit-identically.
+ * Errors: `NULL_POINTER`, `BUFFER_LENGTH`, `ALIGNMENT`,
+ * `NOT_AN_INSTANCE` (not a checkpoint of this sampler/precision),
+ * `INVALID_STATE` (corrupt; `mem` then holds no instance).
+ */
+smile_status smile_smile_restore_f64(void *mem,
+                                     size_t mem_size,
+                                     const void *buf,
+                                     size_t buf_size,
+                                     smile_smile_f64 **out);
+
+/**
+ * Writes the dimension to `*out`. Errors: `NULL_POINTER`, the handle's errors.
+ */
+smile_status smile_smile_dim_f64(const smile_smile_f64 *s, size_t *out);
+
+/**
+ * Copies the current position (the last accepted one; unchanged
+ * while a step is in progress) into `out` (`len` must equal the dimension).
+ * Errors: `NULL_POINTER`, `BUFFER_LENGTH`, `ALIGNMENT`, `OVERLAP`, the handle's errors.
+ */
+smile_status smile_smile_position_f64(const smile_smile_f64 *s, double *out, size_t len);
+
+/**
+ * Writes the `log p` value stored for the current position (the
+ * caller's mini-batch estimate, as told; 0 before the first step).
+ * Errors: `NULL_POINTER`, the handle's errors.
+ */
+smile_status smile_smile_logdensity_f64(const smile_smile_f64 *s, double *out);
+
+/**
+ * Writes the steps completed, gradient evaluations told and
+ * rejected (divergent) steps so far.
+ * Errors: `NULL_POINTER`, the handle's errors.
+ */
+smile_status smile_smile_counters_f64(const smile_smile_f64 *s,
+                                      uint64_t *steps,
+                                      uint64_t *grad_evals,
+                                      uint64_t *divergences);
+
+/**
+ * Writes the current settings into `*cfg` (`cfg_size` = `sizeof *cfg`).
+ * Errors: `NULL_POINTER`, `STRUCT_SIZE`, the handle's errors.
+ */
+smile_status smile_smile_get_config_f64(const smile_smile_f64 *s,
+                                        smile_smile_config_f64 *cfg,
+                                        size_t cfg_size);
+
+/**
+ * Changes the settings between steps.
+ * Errors: `NULL_POINTER`, `OUT_OF_ORDER` (inside a step),
+ * `STRUCT_SIZE`, `INVALID_STEP_SIZE`, `INVALID_SETTING` (a value out
+ * of range, or one that cannot change after init), the handle's errors.
+ */
+smile_status smile_smile_set_config_f64(smile_smile_f64 *s, const smile_smile_config_f64 *cfg);
+
+/**
+ * Moves the chain to `x` (`len` = dimension, finite values).
+ * Errors: `NULL_POINTER`, `BUFFER_LENGTH`, `ALIGNMENT`, `OVERLAP`,
+ * `INVALID_VALUE`, `OUT_OF_ORDER` (inside a step), the handle's errors.
+ */
+smile_status smile_smile_set_position_f64(smile_smile_f64 *s, const double *x, size_t len);
+
+/**
+ * Fills `*cfg` with a preset (`smile_smile_preset`) and initial step
+ * size `step_size`, and sets `cfg->struct_size = cfg_size`. Pass
+ * `sizeof *cfg` as `cfg_size`. For the reference code's behaviour
+ * set `mode = SMILE_SMILE_MODE_REFERENCE` and `zero_nan_gradients = 1`
+ * afterwards. Writes nothing on failure.
+ * Errors: `NULL_POINTER`, `STRUCT_SIZE`, `INVALID_SETTING` (unknown
+ * preset), `INVALID_STEP_SIZE` (not finite and > 0).
+ */
+smile_status smile_smile_config_default_f32(smile_smile_config_f32 *cfg,
+                                            size_t cfg_size,
+                                            uint32_t preset,
+                                            float step_size);
+
+/**
+ * Copies the unit momentum into `out` (`len` = dimension); zeros at
+ * the start and after a reset or divergence.
+ * Errors: `NULL_POINTER`, `BUFFER_LENGTH`, `ALIGNMENT`, `OVERLAP`, the handle's errors.
+ */
+smile_status smile_smile_momentum_f32(const smile_smile_f32 *s, float *out, size_t len);
+
+/**
+ * Copies the stored mini-batch gradient (cleaned; zero before the
+ * first step) into `out` (`len` = dimension). Errors: as `..._momentum`.
+ */
+smile_status smile_smile_gradient_f32(const smile_smile_f32 *s, float *out, size_t len);
+
+/**
+ * Copies the diagonal s = 1/P the dynamics use (pSMILE's
+ * preconditioner; ones without preconditioning) into `out`
+ * (`len` = dimension). Errors: as `..._momentum`.
+ */
+smile_status smile_smile_preconditioner_f32(const smile_smile_f32 *s, float *out, size_t len);
+
+/**
+ * Writes the current (adapted) step size ε to `*out`.
+ * Errors: `NULL_POINTER`, the handle's errors.
+ */
+smile_status smile_smile_step_size_f32(const smile_smile_f32 *s, float *out);
+
+/**
+ * Writes the tuner's moving mean and standard deviation of
+ * A = |ΔE| and the number of steps it has observed.
+ * Errors: `NULL_POINTER`, the handle's errors.
+ */
+smile_status smile_smile_tuner_f32(const smile_smile_f32 *s,
+                                   float *energy_mean,
+                                   float *energy_std,
+                                   uint64_t *observed);
+
+/**
+ * Writes the tuner resets and the flagged (NaN, infinite or
+ * clipped) gradient entries so far.
+ * Errors: `NULL_POINTER`, the handle's errors.
+ */
+smile_status smile_smile_resets_f32(const smile_smile_f32 *s,
+                                    uint64_t *resets,
+                                    uint64_t *flagged_gradients);
+
+/**
+ * Sets the momentum (`len` = dimension; normalised internally;
+ * finite; the zero vector is allowed, as after a reset).
+ * Errors: `NULL_POINTER`, `BUFFER_LENGTH`, `ALIGNMENT`, `OVERLAP`,
+ * `INVALID_VALUE`, `OUT_OF_ORDER` (inside a step), the handle's errors.
+ */
+smile_status smile_smile_set_momentum_f32(smile_smile_f32 *s, const float *u, size_t len);
+
+/**
+ * Sets the step size ε (finite, > 0) between steps; the tuner
+ * continues from it.
+ * Errors: `INVALID_STEP_SIZE`, `OUT_OF_ORDER` (inside a step), the handle's errors.
+ */
+smile_status smile_smile_set_step_size_f32(smile_smile_f32 *s, float step_size);
+
+/**
+ *Memory needed by a chain of dimension `dim` (at least 2): writes
+ * the size in bytes to `*size` and the required alignment
+ * (`SMILE_ALIGN`) to `*align`. A checkpoint (`..._save`) has the same
+ * size. `cfg` may be NULL; if given it is validated.
+ * Errors: `NULL_POINTER`, `DIMENSION_TOO_SMALL`,
+ * `DIMENSION_TOO_LARGE`, the config's errors.
+ */
+smile_status smile_smile_memory_size_f32(size_t dim,
+                                         const smile_smile_config_f32 *cfg,
+                                         size_t *size,
+                                         size_t *align);
+
+/**
+ * Sets up a chain of dimension `dim` starting at `x0` (`dim` values)
+ * in `mem` (`mem_size` bytes, at least the size from
+ * `..._memory_size`, aligned to `SMILE_ALIGN`), with settings `cfg`
+ * (required: fill it with `..._config_default` first) and random
+ * stream (`seed`, `stream`): chains with the same seed and different
+ * streams are independent. Writes the handle (== `mem`) to `*out`
+ * (NULL on failure). The caller keeps ownership of `mem`; the
+ * library keeps no pointer to it. On failure `mem` is untouched.
+ * Errors: `NULL_POINTER`, `DIMENSION_TOO_SMALL`,
+ * `DIMENSION_TOO_LARGE`, `BUFFER_LENGTH` (mem too small),
+ * `ALIGNMENT`, `STRUCT_SIZE`, `INVALID_STEP_SIZE`,
+ * `INVALID_DECOHERENCE_LENGTH`, `INVALID_SETTING`, `INVALID_VALUE`
+ * (x0 not finite), `OVERLAP` (x0 inside mem).
+ */
+smile_status smile_smile_init_f32(void *mem,
+                                  size_t mem_size,
+                                  size_t dim,
+                                  const smile_smile_config_f32 *cfg,
+                                  const float *x0,
+                                  uint64_t seed,
+                                  uint64_t stream,
+                                  smile_smile_f32 **out);
+
+/**
+ * Reverse communication, part 1: writes the next evaluation into
+ * `*req` (`kind` is always `SMILE_REQUEST_STAGE`; `step` is the
+ * 1-based index of the step it belongs to: evaluate every request
+ * with the same `step` on the same mini-batch, and draw a new
+ * mini-batch when `step` changes). Compute the gradient estimate at
+ * `req->x` into `req->grad`, then call `..._tell`. Asking again
+ * before telling returns the same request. While a step is in
+ * progress (from its first `ask` to the `tell` that finishes it)
+ * the setters return `OUT_OF_ORDER`.
+ * Errors: the handle's errors.
+ */
+smile_status smile_smile_ask_f32(smile_smile_f32 *s, smile_request_f32 *req);
+
+/**
+ * Reverse communication, part 2: hands the (mini-batch) `log p` at
+ * the requested point to the chain (the gradient must already be in
+ * `req->grad`). Writes `SMILE_PROGRESS_NEED_EVAL` (ask again) or
+ * `SMILE_PROGRESS_STEP_DONE` to `*progress`; in the latter case the
+ * step's info goes to `*info` if `info` is not NULL. A NaN/inf
+ * `logp` or gradient is a divergence reported in the info (tell NaN
+ * for a failed evaluation). Each successful `tell` answers the
+ * request of the latest `ask`; a failed one leaves it pending.
+ * Errors: `NULL_POINTER`, `OUT_OF_ORDER` (no request pending: call
+ * `ask` first), the handle's errors.
+ */
+smile_status smile_smile_tell_f32(smile_smile_f32 *s,
+                                  float logp,
+                                  smile_progress *progress,
+                                  smile_smile_step_info_f32 *info);
+
+/**
+ * Runs one whole step (or finishes the one begun by `ask`),
+ * calling `f(user, dim, x, grad, &logp)` for each evaluation; all of
+ * them belong to the same step, so a stochastic-gradient caller
+ * selects the step's mini-batch (e.g. through `user`) before the
+ * call. Writes the step's info to `*info` (may be NULL). The
+ * instance is `BUSY` while `f` runs: `f` must not use it.
+ * Errors: `NULL_POINTER` (`s` or `f`), `CALLBACK_FAILED` (the step
+ * stays pending: calling again, with the same mini-batch,
+ * re-evaluates the same point), the handle's errors.
+ */
+smile_status smile_smile_step_f32(smile_smile_f32 *s,
+                                  smile_logdensity_f32 f,
+                                  void *user,
+                                  smile_smile_step_info_f32 *info);
+
+/**
+ * Checkpoint: copies the whole chain (settings, random stream,
+ * vectors, step in progress) into `buf` (`buf_size` bytes, at least
+ * the size from `..._memory_size`; any alignment). Native-endian
+ * bytes: restore on the same kind of machine.
+ * Errors: `NULL_POINTER`, `BUFFER_LENGTH`, `OVERLAP`, the handle's errors.
+ */
+smile_status smile_smile_save_f32(const smile_smile_f32 *s, void *buf, size_t buf_size);
+
+/**
+ * Restores a checkpoint from `buf` (`buf_size` bytes) into `mem`
+ * (`mem_size` bytes, aligned to `SMILE_ALIGN`; `mem` may be `buf`
+ * itself), and writes the handle (== `mem`) to `*out` (NULL on
+ * failure). The restored chain continues bit-identically.
+ * Errors: `NULL_POINTER`, `BUFFER_LENGTH`, `ALIGNMENT`,
+ * `NOT_AN_INSTANCE` (not a checkpoint of this sampler/precision),
+ * `INVALID_STATE` (corrupt; `mem` then holds no instance).
+ */
+smile_status smile_smile_restore_f32(void *mem,
+                                     size_t mem_size,
+                                     const void *buf,
+                                     size_t buf_size,
+                                     smile_smile_f32 **out);
+
+/**
+ * Writes the dimension to `*out`. Errors: `NULL_POINTER`, the handle's errors.
+ */
+smile_status smile_smile_dim_f32(const smile_smile_f32 *s, size_t *out);
+
+/**
+ * Copies the current position (the last accepted one; unchanged
+ * while a step is in progress) into `out` (`len` must equal the dimension).
+ * Errors: `NULL_POINTER`, `BUFFER_LENGTH`, `ALIGNMENT`, `OVERLAP`, the handle's errors.
+ */
+smile_status smile_smile_position_f32(const smile_smile_f32 *s, float *out, size_t len);
+
+/**
+ * Writes the `log p` value stored for the current position (the
+ * caller's mini-batch estimate, as told; 0 before the first step).
+ * Errors: `NULL_POINTER`, the handle's errors.
+ */
+smile_status smile_smile_logdensity_f32(const smile_smile_f32 *s, float *out);
+
+/**
+ * Writes the steps completed, gradient evaluations told and
+ * rejected (divergent) steps so far.
+ * Errors: `NULL_POINTER`, the handle's errors.
+ */
+smile_status smile_smile_counters_f32(const smile_smile_f32 *s,
+                                      uint64_t *steps,
+                                      uint64_t *grad_evals,
+                                      uint64_t *divergences);
+
+/**
+ * Writes the current settings into `*cfg` (`cfg_size` = `sizeof *cfg`).
+ * Errors: `NULL_POINTER`, `STRUCT_SIZE`, the handle's errors.
+ */
+smile_status smile_smile_get_config_f32(const smile_smile_f32 *s,
+                                        smile_smile_config_f32 *cfg,
+                                        size_t cfg_size);
+
+/**
+ * Changes the settings between steps.
+ * Errors: `NULL_POINTER`, `OUT_OF_ORDER` (inside a step),
+ * `STRUCT_SIZE`, `INVALID_STEP_SIZE`, `INVALID_SETTING` (a value out
+ * of range, or one that cannot change after init), the handle's errors.
+ */
+smile_status smile_smile_set_config_f32(smile_smile_f32 *s, const smile_smile_config_f32 *cfg);
+
+/**
+ * Moves the chain to `x` (`len` = dimension, finite values).
+ * Errors: `NULL_POINTER`, `BUFFER_LENGTH`, `ALIGNMENT`, `OVERLAP`,
+ * `INVALID_VALUE`, `OUT_OF_ORDER` (inside a step), the handle's errors.
+ */
+smile_status smile_smile_set_position_f32(smile_smile_f32 *s, const float *x, size_t len);
 
 #ifdef __cplusplus
 }  // extern "C"

@@ -1,4 +1,5 @@
-/* test_api: every entry point of smile.h, in both precisions, with valid
+/* test_api: every entry point of smile.h (MCLMC: api_tests.inc, SMILE:
+ * smile_tests.inc, SGLD family: sg_tests.inc), in both precisions, with valid
  * and invalid input: each misuse must return its documented status, never
  * crash. Also golden values (BlackJAX), determinism, checkpoint/restore and
  * sampling statistics. `test_api --short` runs fewer sampling steps (for
@@ -15,6 +16,8 @@
 #define SFX f64
 #define TOL 1e-9
 #include "api_tests.inc"
+#include "smile_tests.inc"
+#include "sg_family.inc"
 #undef T
 #undef SFX
 #undef TOL
@@ -23,6 +26,8 @@
 #define SFX f32
 #define TOL 1e-4
 #include "api_tests.inc"
+#include "smile_tests.inc"
+#include "sg_family.inc"
 #undef T
 #undef SFX
 #undef TOL
@@ -69,6 +74,10 @@ int main(int argc, char **argv) {
     test_status_and_version();
     run_all_f64(steps);
     run_all_f32(steps);
+    run_all_smile_f64(steps);
+    run_all_smile_f32(steps);
+    run_all_sg_f64(steps);
+    run_all_sg_f32(steps);
     test_cross_precision();
     return summary("test_api");
 }

@@ -1,4 +1,4 @@
-// Package smile is a minimal Go binding of smile's C ABI (MCLMC, float64),
+// Package smile is a minimal Go binding of smile's C ABI (MCLMC and SMILE, float64),
 // used by the FFI tests and shown in the README. The chain's memory is
 // allocated with C.malloc, so no Go pointer is ever kept by C.
 package smile
@@ -160,3 +160,86 @@ const (
 	ErrOutOfOrder        = int(C.SMILE_ERR_OUT_OF_ORDER)
 	ErrNotAnInstance     = int(C.SMILE_ERR_NOT_AN_INSTANCE)
 )
+
+// SmileStepInfo is what a finished SMILE step did.
+type SmileStepInfo struct {
+	Step, Divergences, Resets uint64
+	StepSize, AbsEnergyChange float64
+	EnergyMean, EnergyStd     float64
+	Reset                     bool
+}
+
+// Smile is a SMILE chain (stochastic-gradient MCLMC) in C memory.
+type Smile struct {
+	mem unsafe.Pointer
+	h   *C.smile_smile_f64
+	dim int
+}
+
+// Presets of NewSmile.
+const (
+	PresetSmile  = int(C.SMILE_SMILE_PRESET_SMILE)
+	PresetNaive  = int(C.SMILE_SMILE_PRESET_NAIVE)
+	PresetPsmile = int(C.SMILE_SMILE_PRESET_PSMILE)
+)
+
+// NewSmile starts a SMILE chain at x0 with a preset and initial step size.
+func NewSmile(x0 []float64, preset int, stepSize float64, seed, stream uint64) (*Smile, error) {
+	var c C.smile_smile_config_f64
+	if err := check(C.smile_smile_config_default_f64(&c, C.size_t(unsafe.Sizeof(c)), C.uint32_t(preset), C.double(stepSize))); err != nil {
+		return nil, err
+	}
+	d := C.size_t(len(x0))
+	var size, align C.size_t
+	if err := check(C.smile_smile_memory_size_f64(d, &c, &size, &align)); err != nil {
+		return nil, err
+	}
+	var x0p *C.double
+	if len(x0) > 0 {
+		x0p = (*C.double)(unsafe.Pointer(&x0[0]))
+	}
+	mem := C.malloc(size)
+	var h *C.smile_smile_f64
+	if err := check(C.smile_smile_init_f64(mem, size, d, &c, x0p, C.uint64_t(seed), C.uint64_t(stream), &h)); err != nil {
+		C.free(mem)
+		return nil, err
+	}
+	return &Smile{mem: mem, h: h, dim: len(x0)}, nil
+}
+
+// Free releases the chain's memory.
+func (s *Smile) Free() {
+	C.free(s.mem)
+	s.mem, s.h = nil, nil
+}
+
+// Ask returns the point, the gradient slice (views of C memory) and the
+// step index: evaluate every request of one step on the same mini-batch.
+func (s *Smile) Ask() (x, grad []float64, step uint64, err error) {
+	var r C.smile_request_f64
+	if err := check(C.smile_smile_ask_f64(s.h, &r)); err != nil {
+		return nil, nil, 0, err
+	}
+	x = unsafe.Slice((*float64)(unsafe.Pointer(r.x)), s.dim)
+	grad = unsafe.Slice((*float64)(unsafe.Pointer(r.grad)), s.dim)
+	return x, grad, uint64(r.step), nil
+}
+
+// Tell hands the mini-batch log density at the asked point to the chain.
+func (s *Smile) Tell(logp float64) (int, SmileStepInfo, error) {
+	var p C.smile_progress
+	var i C.smile_smile_step_info_f64
+	if err := check(C.smile_smile_tell_f64(s.h, C.double(logp), &p, &i)); err != nil {
+		return 0, SmileStepInfo{}, err
+	}
+	return int(p), SmileStepInfo{uint64(i.step), uint64(i.divergences), uint64(i.resets), float64(i.step_size),
+		float64(i.abs_energy_change), float64(i.energy_mean), float64(i.energy_std), i.reset != 0}, nil
+}
+
+// Position copies the current position into out (len = dimension).
+func (s *Smile) Position(out []float64) error {
+	if len(out) == 0 {
+		return check(C.smile_smile_position_f64(s.h, nil, 0))
+	}
+	return check(C.smile_smile_position_f64(s.h, (*C.double)(unsafe.Pointer(&out[0])), C.size_t(len(out))))
+}

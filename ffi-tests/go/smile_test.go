@@ -3,6 +3,7 @@ package smile
 import (
 	"errors"
 	"math"
+	"math/rand"
 	"testing"
 )
 
@@ -146,4 +147,93 @@ func TestBadInput(t *testing.T) {
 	if _, err := Restore(nil); code(err) != ErrNullPointer {
 		t.Errorf("restore nil: %v", err)
 	}
+}
+
+// SMILE driven by ask/tell from Go on mini-batches: y_ij ~ N(theta_j, 1),
+// N = 200, prior N(0, 1), batches of 50 drawn per step; the draws match the
+// exact posterior N(sum y / 201, 1/201).
+func TestSmileMiniBatch(t *testing.T) {
+	const n, b, d, steps = 200, 50, 2, 20000
+	rng := rand.New(rand.NewSource(1))
+	var y [n][d]float64
+	var post [d]float64
+	for i := range y {
+		for j := range y[i] {
+			y[i][j] = float64(j) + rng.NormFloat64()
+			post[j] += y[i][j] / (n + 1)
+		}
+	}
+	if _, err := NewSmile([]float64{1}, PresetSmile, 0.01, 1, 0); code(err) != ErrDimensionTooSmall {
+		t.Fatalf("d = 1: %v", err)
+	}
+	if _, err := NewSmile([]float64{1, 1}, PresetSmile, math.NaN(), 1, 0); code(err) != ErrInvalidStepSize {
+		t.Fatalf("NaN step size: %v", err)
+	}
+	s, err := NewSmile([]float64{0, 0}, PresetSmile, 0.01, 7, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Free()
+	if _, _, err := s.Tell(0); code(err) != ErrOutOfOrder {
+		t.Fatalf("tell before ask: %v", err)
+	}
+	batch := make([]int, b)
+	var batchStep uint64
+	var sum, sum2 [d]float64
+	var info SmileStepInfo
+	x := make([]float64, d)
+	for k := 0; k < steps+steps/10; k++ {
+		for {
+			xs, g, step, err := s.Ask()
+			if err != nil {
+				t.Fatal(err)
+			}
+			if step != batchStep { // a new mini-batch per step
+				for i := range batch {
+					batch[i] = rng.Intn(n)
+				}
+				batchStep = step
+			}
+			lp := 0.0
+			for j := 0; j < d; j++ {
+				g[j] = -xs[j]
+				lp -= 0.5 * xs[j] * xs[j]
+				for _, i := range batch {
+					r := y[i][j] - xs[j]
+					g[j] += float64(n) / b * r
+					lp -= float64(n) / b * 0.5 * r * r
+				}
+			}
+			p, i, err := s.Tell(lp)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if p == StepDone {
+				info = i
+				break
+			}
+		}
+		if k < steps/10 {
+			continue
+		}
+		if err := s.Position(x); err != nil {
+			t.Fatal(err)
+		}
+		for j, v := range x {
+			sum[j] += v
+			sum2[j] += v * v
+		}
+	}
+	sd := 1 / math.Sqrt(n+1)
+	for j := 0; j < d; j++ {
+		m := sum[j] / steps
+		v := sum2[j]/steps - m*m
+		if math.Abs(m-post[j]) > 0.2*sd || math.Abs(math.Log(math.Sqrt(v)/sd)) > 0.2 {
+			t.Errorf("coordinate %d: mean %.4f (exact %.4f), sd %.4f (exact %.4f)", j, m, post[j], math.Sqrt(v), sd)
+		}
+	}
+	if info.Step != steps+steps/10 || info.StepSize <= 0 || info.EnergyMean <= 0 || info.Divergences != info.Resets {
+		t.Errorf("info %+v", info)
+	}
+	t.Logf("SMILE from Go: %d steps, %d resets, final step size %.4f", info.Step, info.Resets, info.StepSize)
 }

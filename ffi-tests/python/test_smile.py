@@ -48,6 +48,20 @@ class StepInfo(ctypes.Structure):
                 ("step_size", ctypes.c_double), ("divergence", ctypes.c_uint32)]
 
 
+class SmileConfig(ctypes.Structure):
+    _fields_ = [("struct_size", SIZE_T)] + [(n, ctypes.c_double) for n in (
+        "step_size", "reset_prob", "adaption_prob", "adaption_strength", "smoothing_factor",
+        "decoherence_length", "grad_clip")] + [(n, ctypes.c_uint32) for n in (
+        "integrator", "precondition", "mode", "zero_nan_gradients")]
+
+
+class SmileStepInfo(ctypes.Structure):
+    _fields_ = [(n, ctypes.c_uint64) for n in ("step", "grad_evals", "divergences", "resets", "flagged_gradients")] + \
+        [(n, ctypes.c_double) for n in ("energy_change", "abs_energy_change", "kinetic_change", "logdensity",
+                                        "step_size", "next_step_size", "energy_mean", "energy_std")] + \
+        [("divergence", ctypes.c_uint32), ("reset", ctypes.c_uint32), ("step_size_change", ctypes.c_int32)]
+
+
 LOGDENSITY = ctypes.CFUNCTYPE(ctypes.c_int, ctypes.c_void_p, SIZE_T, c_double_p, c_double_p, c_double_p)
 
 P = ctypes.c_void_p
@@ -65,6 +79,13 @@ for name, args in {
     "smile_mclmc_set_config_f64": [P, ctypes.POINTER(Config)],
     "smile_mclmc_set_momentum_f64": [P, c_double_p, SIZE_T],
     "smile_mclmc_set_preconditioner_f64": [P, c_double_p, SIZE_T],
+    "smile_smile_config_default_f64": [ctypes.c_void_p, SIZE_T, ctypes.c_uint32, ctypes.c_double],
+    "smile_smile_memory_size_f64": [SIZE_T, ctypes.c_void_p, ctypes.POINTER(SIZE_T), ctypes.POINTER(SIZE_T)],
+    "smile_smile_init_f64": [P, SIZE_T, SIZE_T, ctypes.c_void_p, c_double_p, ctypes.c_uint64, ctypes.c_uint64, ctypes.POINTER(P)],
+    "smile_smile_ask_f64": [P, ctypes.POINTER(Request)],
+    "smile_smile_tell_f64": [P, ctypes.c_double, ctypes.POINTER(ctypes.c_int), ctypes.c_void_p],
+    "smile_smile_position_f64": [P, c_double_p, SIZE_T],
+    "smile_smile_step_size_f64": [P, c_double_p],
 }.items():
     fn = getattr(lib, name)
     fn.argtypes = args
@@ -211,6 +232,66 @@ class Api(unittest.TestCase):
         check(lib.smile_mclmc_tell_f64(h, 0.0, ctypes.byref(progress), ctypes.byref(info)))
         self.assertEqual(progress.value, INITIALIZED)
         self.assertEqual(lib.smile_mclmc_tell_f64(h, 0.0, ctypes.byref(progress), ctypes.byref(info)), OUT_OF_ORDER)
+
+
+class Smile(unittest.TestCase):
+    """SMILE driven by ask/tell from Python on mini-batches of a conjugate
+    model: y_ij ~ N(theta_j, 1), N = 200, prior N(0, 1), batches of 50, a new
+    batch whenever the request's step changes."""
+
+    def test_minibatch_posterior(self):
+        import random
+        rnd = random.Random(3)
+        n, b, d, steps = 200, 50, 2, 6000
+        y = [[j + rnd.gauss(0, 1) for j in range(d)] for _ in range(n)]
+        post = [sum(r[j] for r in y) / (n + 1) for j in range(d)]
+        cfg = SmileConfig()
+        self.assertEqual(lib.smile_smile_config_default_f64(ctypes.byref(cfg), ctypes.sizeof(cfg), 7, 0.01),
+                         INVALID_SETTING)  # unknown preset
+        self.assertEqual(lib.smile_smile_config_default_f64(ctypes.byref(cfg), ctypes.sizeof(cfg) - 8, 0, 0.01),
+                         STRUCT_SIZE)
+        check(lib.smile_smile_config_default_f64(ctypes.byref(cfg), ctypes.sizeof(cfg), 0, 0.01))
+        size, align, h = SIZE_T(), SIZE_T(), P()
+        self.assertEqual(lib.smile_smile_memory_size_f64(1, None, ctypes.byref(size), ctypes.byref(align)),
+                         DIMENSION_TOO_SMALL)
+        check(lib.smile_smile_memory_size_f64(d, ctypes.byref(cfg), ctypes.byref(size), ctypes.byref(align)))
+        mem = (ctypes.c_double * ((size.value + 7) // 8))()
+        self.assertEqual(lib.smile_smile_init_f64(mem, size.value, d, None, vec([0.0] * d), 1, 0, ctypes.byref(h)),
+                         NULL_POINTER)  # the config is required
+        check(lib.smile_smile_init_f64(mem, size.value, d, ctypes.byref(cfg), vec([0.0] * d), 5, 0, ctypes.byref(h)))
+        req, progress, info = Request(), ctypes.c_int(), SmileStepInfo()
+        self.assertEqual(lib.smile_smile_tell_f64(h, 0.0, ctypes.byref(progress), ctypes.byref(info)), OUT_OF_ORDER)
+        s, s2, out, batch_step, batch = [0.0] * d, [0.0] * d, (ctypes.c_double * d)(), 0, []
+        for k in range(steps + steps // 10):
+            while True:
+                check(lib.smile_smile_ask_f64(h, ctypes.byref(req)))
+                if req.step != batch_step:
+                    batch, batch_step = [rnd.randrange(n) for _ in range(b)], req.step
+                x = [req.x[j] for j in range(d)]
+                lp = 0.0
+                for j in range(d):
+                    g = -x[j] + n / b * sum(y[i][j] - x[j] for i in batch)
+                    lp += -0.5 * x[j] ** 2 - n / b * 0.5 * sum((y[i][j] - x[j]) ** 2 for i in batch)
+                    req.grad[j] = g
+                check(lib.smile_smile_tell_f64(h, lp, ctypes.byref(progress), ctypes.byref(info)))
+                if progress.value == STEP_DONE:
+                    break
+            if k >= steps // 10:
+                check(lib.smile_smile_position_f64(h, out, d))
+                for j in range(d):
+                    s[j] += out[j]
+                    s2[j] += out[j] ** 2
+        sd = 1 / math.sqrt(n + 1)
+        for j in range(d):
+            m = s[j] / steps
+            v = s2[j] / steps - m * m
+            self.assertLess(abs(m - post[j]), 0.3 * sd)
+            self.assertLess(abs(math.log(math.sqrt(v) / sd)), 0.3)
+        self.assertEqual(info.step, steps + steps // 10)
+        self.assertEqual(info.divergences, info.resets)
+        eps = ctypes.c_double()
+        check(lib.smile_smile_step_size_f64(h, ctypes.byref(eps)))
+        self.assertEqual(eps.value, info.next_step_size)
 
 
 # ---- golden trajectories -------------------------------------------------

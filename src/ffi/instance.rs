@@ -28,7 +28,9 @@ pub(crate) trait Sampler<T> {
     type State: Copy;
     /// Identifies sampler and precision; distinct for every pair.
     const MAGIC: u64;
-    /// Workspace length in values of `T` for dimension `d ≥ 2` (`None` if
+    /// Smallest dimension the sampler accepts.
+    const MIN_DIM: usize = 2;
+    /// Workspace length in values of `T` for dimension `d ≥ MIN_DIM` (`None` if
     /// it does not fit in memory).
     fn workspace_len(d: usize) -> Option<usize>;
 }
@@ -64,7 +66,7 @@ fn ws_offset<S>() -> usize {
 /// Bytes an instance of `K` needs for dimension `d`.
 pub(crate) fn memory_size<K: Sampler<T>, T>(d: usize) -> Status<usize> {
     const { assert!(align_of::<Head<K::State>>() <= SMILE_ALIGN && align_of::<T>() <= SMILE_ALIGN) };
-    if d < 2 {
+    if d < K::MIN_DIM {
         return Err(SMILE_ERR_DIMENSION_TOO_SMALL);
     }
     if d > max_dim::<T>() {

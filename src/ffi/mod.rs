@@ -21,11 +21,20 @@
 //!   `SMILE_ERR_STRUCT_SIZE`. Functions that *write* a config take the size
 //!   of the caller's struct as an argument and write no byte beyond it.
 //!
-//! Adding a sampler: one file like [`mclmc`] — a `#[repr(C)]` config mirror,
-//! an [`instance::Sampler`] impl giving the magic number and workspace length,
-//! and a macro stamping the `extern "C"` functions — plus two invocations of
-//! that macro. The status codes, the request/step-info structs, the callback
-//! type and the instance plumbing here are shared.
+//! Adding a sampler: one file like [`smile_sampler`] or [`sg`] — a
+//! `#[repr(C)]` config mirror with its field-by-field reader and writer, an
+//! [`instance::Sampler`] impl (magic number, workspace length, minimum
+//! dimension), [`common::Kind`] and [`common::Chain`] impls over the Rust
+//! sampler, and a macro stamping the config struct, the `_default` filler and
+//! the sampler's own accessors, which invokes `common::chain_ffi!` for the
+//! entry points every chain has — plus one invocation per precision. The
+//! status codes, the request/step-info structs, the callback type and the
+//! instance plumbing here are shared. ([`mclmc`], the first sampler, spells
+//! its entry points out itself.)
+//!
+//! Samplers: `smile_mclmc_*` (MCLMC), `smile_smile_*` (SMILE, SMILE-naive,
+//! pSMILE: module [`smile_sampler`]), `smile_sgld_*`, `smile_psgld_*`,
+//! `smile_sghmc_*`, `smile_fsgld_*` (module [`sg`]).
 
 #![allow(non_camel_case_types)]
 #![allow(clippy::missing_safety_doc)]
@@ -36,8 +45,11 @@ use crate::error::Error;
 use crate::real::Real;
 use crate::samplers::{Divergence, RequestKind, StepInfo};
 
+pub mod common;
 pub mod instance;
 pub mod mclmc;
+pub mod sg;
+pub mod smile_sampler;
 
 #[cfg(test)]
 mod tests;
@@ -52,7 +64,8 @@ pub enum smile_status {
     SMILE_OK = 0,
     /// A required pointer argument is NULL.
     SMILE_ERR_NULL_POINTER = 1,
-    /// The dimension is below the sampler's minimum (2 for MCLMC).
+    /// The dimension is below the sampler's minimum (2 for MCLMC and SMILE,
+    /// 1 for the SGLD family).
     SMILE_ERR_DIMENSION_TOO_SMALL = 2,
     /// A buffer (memory block, vector, checkpoint) is too short or its length
     /// does not match the dimension.

@@ -290,3 +290,114 @@ fn reentrant_callback_is_refused() {
     let mut dim = 0;
     assert_eq!(unsafe { smile_mclmc_dim_f64(h, &mut dim) }, SMILE_OK);
 }
+
+/// SMILE through the C ABI (callback and ask/tell) follows the Rust API bit
+/// for bit, on a mini-batch-like noisy gradient that depends on the step.
+#[test]
+fn smile_same_chain_as_rust_api() {
+    use super::smile_sampler::*;
+    use crate::{Smile, SmileConfig};
+    unsafe extern "C" fn noisy(user: *mut c_void, d: usize, x: *const f64, g: *mut f64, lp: *mut f64) -> c_int {
+        let step = *(user as *const u64);
+        gauss64(user, d, x, g, lp);
+        *g += 0.1 * ((step % 7) as f64 - 3.0);
+        0
+    }
+    let d = 5;
+    let mut c: smile_smile_config_f64 = unsafe { core::mem::zeroed() };
+    assert_eq!(unsafe { smile_smile_config_default_f64(&mut c, size_of::<smile_smile_config_f64>(), 2, 0.3) }, SMILE_OK);
+    c.decoherence_length = 2.0;
+    let (mut size, mut align) = (0, 0);
+    assert_eq!(unsafe { smile_smile_memory_size_f64(d, &c, &mut size, &mut align) }, SMILE_OK);
+    let x0: Vec<f64> = (0..d).map(|i| 0.5 - i as f64 * 0.2).collect();
+    let (mut m1, mut m2) = (mem(size), mem(size));
+    let (mut h1, mut h2) = (ptr::null_mut(), ptr::null_mut());
+    unsafe {
+        assert_eq!(smile_smile_init_f64(m1.as_mut_ptr() as *mut c_void, size, d, &c, x0.as_ptr(), 4, 2, &mut h1), SMILE_OK);
+        assert_eq!(smile_smile_init_f64(m2.as_mut_ptr() as *mut c_void, size, d, &c, x0.as_ptr(), 4, 2, &mut h2), SMILE_OK);
+    }
+    let mut ws = vec![0.0; Smile::<f64>::workspace_len(d)];
+    let cfg = SmileConfig { decoherence_length: 2.0, ..SmileConfig::psmile(0.3) };
+    let mut r = Smile::new(cfg, &x0, &mut ws, 4, 2).unwrap();
+    for k in 1..=200u64 {
+        let mut step = k;
+        let mut i1: smile_smile_step_info_f64 = unsafe { core::mem::zeroed() };
+        assert_eq!(unsafe { smile_smile_step_f64(h1, Some(noisy), &mut step as *mut u64 as *mut c_void, &mut i1) }, SMILE_OK);
+        // ask/tell on the second instance
+        let mut p = SMILE_PROGRESS_NEED_EVAL;
+        let mut i2: smile_smile_step_info_f64 = unsafe { core::mem::zeroed() };
+        while p != SMILE_PROGRESS_STEP_DONE {
+            let mut q: smile_request_f64 = unsafe { core::mem::zeroed() };
+            assert_eq!(unsafe { smile_smile_ask_f64(h2, &mut q) }, SMILE_OK);
+            assert_eq!(q.step, k);
+            let mut lp = 0.0;
+            unsafe { noisy(&mut step as *mut u64 as *mut c_void, d, q.x, q.grad, &mut lp) };
+            assert_eq!(unsafe { smile_smile_tell_f64(h2, lp, &mut p, &mut i2) }, SMILE_OK);
+        }
+        let info = r
+            .step_with(&mut |x: &[f64], g: &mut [f64]| {
+                let mut lp = 0.0;
+                unsafe { noisy(&mut step as *mut u64 as *mut c_void, d, x.as_ptr(), g.as_mut_ptr(), &mut lp) };
+                lp
+            })
+            .unwrap();
+        assert_eq!((i1.step, i1.resets, i1.energy_change, i1.next_step_size), (info.step, info.resets, info.energy_change, info.next_step_size));
+        assert_eq!((i2.step, i2.energy_change, i2.energy_mean), (info.step, info.energy_change, info.energy_mean));
+        assert_eq!(i1.reset, info.reset() as u32);
+        let (mut a, mut b) = (vec![0.0; d], vec![0.0; d]);
+        unsafe {
+            assert_eq!(smile_smile_position_f64(h1, a.as_mut_ptr(), d), SMILE_OK);
+            assert_eq!(smile_smile_position_f64(h2, b.as_mut_ptr(), d), SMILE_OK);
+        }
+        assert_eq!(a, r.position());
+        assert_eq!(b, r.position());
+    }
+}
+
+/// The SGLD family through the C ABI follows the Rust API bit for bit.
+#[test]
+fn sgld_family_same_chain_as_rust_api() {
+    use super::sg::*;
+    use crate::{Fsgld, FsgldConfig, Sghmc, SghmcConfig};
+    let d = 3;
+    let x0 = [1.0f64, -0.5, 0.25];
+    // SGHMC
+    let mut c: smile_sghmc_config_f64 = unsafe { core::mem::zeroed() };
+    assert_eq!(unsafe { smile_sghmc_config_default_f64(&mut c, size_of::<smile_sghmc_config_f64>(), 0.05, 2.0) }, SMILE_OK);
+    c.refresh_every = 5;
+    let (mut size, mut align) = (0, 0);
+    assert_eq!(unsafe { smile_sghmc_memory_size_f64(d, &c, &mut size, &mut align) }, SMILE_OK);
+    let mut m = mem(size);
+    let mut h = ptr::null_mut();
+    assert_eq!(unsafe { smile_sghmc_init_f64(m.as_mut_ptr() as *mut c_void, size, d, &c, x0.as_ptr(), 9, 1, &mut h) }, SMILE_OK);
+    let mut ws = vec![0.0; Sghmc::<f64>::workspace_len(d)];
+    let mut r = Sghmc::new(SghmcConfig { refresh_every: 5, ..SghmcConfig::constant(0.05, 2.0) }, &x0, &mut ws, 9, 1).unwrap();
+    for _ in 0..100 {
+        let mut i: smile_step_info_f64 = unsafe { core::mem::zeroed() };
+        assert_eq!(unsafe { smile_sghmc_step_f64(h, Some(gauss64), ptr::null_mut(), &mut i) }, SMILE_OK);
+        let info = r.step_with(&mut crate::targets::StdGaussian).unwrap();
+        assert_eq!((i.step, i.step_size, i.logdensity), (info.step, info.step_size, info.logdensity));
+        let mut a = vec![0.0; d];
+        assert_eq!(unsafe { smile_sghmc_position_f64(h, a.as_mut_ptr(), d) }, SMILE_OK);
+        assert_eq!(a, r.position());
+    }
+    // fSGLD with 3 perturbations and a cyclical schedule
+    let mut c: smile_fsgld_config_f64 = unsafe { core::mem::zeroed() };
+    assert_eq!(unsafe { smile_fsgld_config_default_f64(&mut c, size_of::<smile_fsgld_config_f64>(), 0.1, 0.3) }, SMILE_OK);
+    c.n_perturbations = 3;
+    c.schedule = smile_schedule_f64 { period: 10, scale: 0.1, offset: 0.0, power: 0.0, floor: 0.01, explore: 0.3, kind: 2 };
+    assert_eq!(unsafe { smile_fsgld_memory_size_f64(d, &c, &mut size, &mut align) }, SMILE_OK);
+    let mut m = mem(size);
+    assert_eq!(unsafe { smile_fsgld_init_f64(m.as_mut_ptr() as *mut c_void, size, d, &c, x0.as_ptr(), 9, 1, &mut h as *mut _ as *mut *mut smile_fsgld_f64) }, SMILE_OK);
+    let h = h as *mut smile_fsgld_f64;
+    let mut ws = vec![0.0; Fsgld::<f64>::workspace_len(d)];
+    let cfg = FsgldConfig { n_perturbations: 3, schedule: crate::Schedule::cyclical(0.1, 0.01, 10, 0.3), ..FsgldConfig::constant(0.1, 0.3) };
+    let mut r = Fsgld::new(cfg, &x0, &mut ws, 9, 1).unwrap();
+    for _ in 0..100 {
+        assert_eq!(unsafe { smile_fsgld_step_f64(h, Some(gauss64), ptr::null_mut(), ptr::null_mut()) }, SMILE_OK);
+        r.step_with(&mut crate::targets::StdGaussian).unwrap();
+        let mut a = vec![0.0; d];
+        assert_eq!(unsafe { smile_fsgld_position_f64(h, a.as_mut_ptr(), d) }, SMILE_OK);
+        assert_eq!(a, r.position());
+    }
+}
