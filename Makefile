@@ -19,7 +19,7 @@ VERSION := $(shell sed -n 's/^version *= *"\(.*\)"/\1/p' Cargo.toml | head -n 1)
 LIBS_PRIVATE ?= -lgcc_s -lutil -lrt -lpthread -lm -ldl -lc
 CBINDGEN ?= cbindgen
 
-.PHONY: demo demo-c deps test test-rust test-embedded test-ffi lib install header
+.PHONY: demo demo-c deps test test-rust test-embedded test-ffi lib install header portable
 
 ## The main demo: Bayesian logistic regression on bundled real data (Rust, then the same from C).
 demo:
@@ -49,6 +49,11 @@ test-embedded:
 test-ffi:
 	$(MAKE) install PREFIX=$(STAGE)
 	$(MAKE) -C ffi-tests STAGE=$(STAGE)
+
+## Portable x86-64 build (baseline SSE2, no target-cpu=native; .cargo/config.toml
+## sets native for the default build): libraries in $(CARGO_TARGET_DIR)/portable/release.
+portable:
+	CARGO_TARGET_X86_64_UNKNOWN_LINUX_GNU_RUSTFLAGS="" $(CARGO) build --release --lib --target-dir $(CARGO_TARGET_DIR)/portable
 
 ## libsmile.a and libsmile.so in $(CARGO_TARGET_DIR)/release.
 lib:

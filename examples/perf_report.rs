@@ -1,120 +1,86 @@
 //! Performance report: one line per configuration,
-//! `perf sampler=<name> integrator=<name> dtype=<f32|f64> dim=<d> ns_per_step=<x> ns_per_dim=<x> floor_ns=<x> floor_ratio=<x>`,
-//! plus the normal generator's throughput. The floor is the time to stream
-//! the bytes one step touches (the traffic model in `src/samplers/mclmc.rs`)
-//! at the triad bandwidth measured in the same run on arrays of the same d.
 //!
-//! `cargo run --release --example perf_report [-- --quick]` (under 3 minutes; --quick ~20 s).
+//! `perf sampler=<name> integrator=<name> dtype=<f32|f64> dim=<d> ns_per_step=<x> ns_per_dim=<x> floor_ns=<x> floor_ratio=<x>`
+//!
+//! for MCLMC (velocity Verlet and McLachlan, with and without refresh),
+//! SMILE, pSMILE and the SGLD family, d = 10 … 10⁷, f32 and f64; plus
+//! `perf normals …` (generator throughput) and `perf triad …` (the memory
+//! bandwidth reference) lines. The floor is the time to stream the bytes
+//! one step touches — `Kind::vectors` in `benches/harness/mod.rs`, which
+//! lists the passes — at the triad bandwidth measured in the same run on
+//! arrays of the same d.
+//!
+//! `cargo run --release --example perf_report [-- --quick] [--dims 100,1e6] [--only <substring>]`
+//! (about 2 minutes; `--quick`: 3 sizes, ~10 s; `--only` keeps the lines whose
+//! "sampler integrator dtype dim" contains the substring). Times are the fastest of
+//! many batches (the machine is shared; see `harness::time_min`).
 
+#[path = "../benches/harness/mod.rs"]
+mod harness;
+
+use harness::{time_min, triad_ns_per_elem, ALL};
 use smile::rng::fill_normals;
-use smile::{Integrator, LogDensity, Mclmc, MclmcConfig, Real, Rng};
+use smile::{Real, Rng};
 use std::hint::black_box;
-use std::time::{Duration, Instant};
-
-/// The benchmark target: standard Gaussian with the gradient computed inline.
-struct Gauss;
-impl<T: Real> LogDensity<T> for Gauss {
-    #[inline]
-    fn logp(&mut self, x: &[T], g: &mut [T]) -> T {
-        let mut s = T::ZERO;
-        for (g, &v) in g.iter_mut().zip(x) {
-            *g = -v;
-            s += v * v;
-        }
-        T::from_f64(-0.5) * s
-    }
-}
-
-/// Runs `f` repeatedly for at least `budget`, returns ns per call (best of 3 rounds).
-fn time_it(budget: Duration, mut f: impl FnMut()) -> f64 {
-    let mut best = f64::INFINITY;
-    for _ in 0..3 {
-        let t0 = Instant::now();
-        let mut n = 0u64;
-        while t0.elapsed() < budget / 3 {
-            for _ in 0..8 {
-                f();
-            }
-            n += 8;
-        }
-        best = best.min(t0.elapsed().as_nanos() as f64 / n as f64);
-    }
-    best
-}
-
-/// Triad a = b + s c: ns per element-pass of one d-vector (read or write).
-fn triad_ns_per_vector_elem<T: Real>(d: usize, budget: Duration) -> f64 {
-    let mut a = vec![T::ZERO; d];
-    let b = vec![T::ONE; d];
-    let c = vec![T::ONE; d];
-    let s = T::from_f64(0.5);
-    let ns = time_it(budget, || {
-        for ((a, &b), &c) in a.iter_mut().zip(&b).zip(&c) {
-            *a = b + s * c;
-        }
-        black_box(&mut a);
-    });
-    // A triad streams 3 vectors (2 reads, 1 write; write-allocate ignored as in STREAM).
-    ns / (3.0 * d as f64)
-}
-
-fn mclmc_line<T: Real>(integ: Integrator, d: usize, refresh: bool, budget: Duration) {
-    let cfg = MclmcConfig {
-        step_size: T::from_f64(0.5) * T::from_usize(d).sqrt() * T::from_f64(0.1),
-        decoherence_length: if refresh { T::from_usize(d).sqrt() } else { T::INFINITY },
-        max_energy_change: T::INFINITY,
-        integrator: integ,
-    };
-    let mut ws = vec![T::ZERO; Mclmc::<T>::workspace_len(d)];
-    let x0 = vec![T::ONE; d];
-    let mut chain = Mclmc::new(cfg, &x0, &mut ws, 1, 0).unwrap();
-    let mut f = Gauss;
-    chain.init_with(&mut f).unwrap();
-    let ns = time_it(budget, || {
-        black_box(chain.step_with(&mut f).unwrap());
-    });
-    let m = integ.grads_per_step() as f64;
-    // Traffic model (d-vectors streamed per step, see src/samplers/mclmc.rs):
-    // per position stage a reduction (reads u, g), a fused kick + drift
-    // (reads u, g, x; writes u, x) and the inline gradient (reads x, writes
-    // g); then the last reduction and kick, with the refresh fused in (reads
-    // u, g; writes u; the normals are generated in registers/L1).
-    let vectors = m * (2.0 + 5.0 + 2.0) + 2.0 + 3.0;
-    let per_elem = triad_ns_per_vector_elem::<T>(d, budget / 2);
-    let floor = vectors * d as f64 * per_elem;
-    let name = if refresh { "mclmc" } else { "mclmc_norefresh" };
-    println!(
-        "perf sampler={name} integrator={} dtype={} dim={d} ns_per_step={ns:.1} ns_per_dim={:.4} floor_ns={floor:.1} floor_ratio={:.3}",
-        integ.name(),
-        T::NAME,
-        ns / d as f64,
-        ns / floor
-    );
-}
+use std::time::Duration;
 
 fn normals_line<T: Real>(budget: Duration) {
     let mut rng = Rng::new(1, 0);
     let mut buf = vec![T::ZERO; 4096];
-    let ns = time_it(budget, || {
+    let ns = time_min(budget, || {
         fill_normals(&mut rng, &mut buf);
         black_box(&mut buf);
     });
     println!("perf normals dtype={} per_second={:.3e} ns_per_value={:.3}", T::NAME, 4096.0 / ns * 1e9, ns / 4096.0);
 }
 
-fn main() {
-    let quick = std::env::args().any(|a| a == "--quick");
-    let budget = Duration::from_millis(if quick { 150 } else { 900 });
-    normals_line::<f32>(budget);
-    normals_line::<f64>(budget);
-    let dims: &[usize] = if quick { &[100, 10_000, 1_000_000] } else { &[10, 100, 1_000, 10_000, 100_000, 1_000_000, 10_000_000] };
-    for &d in dims {
-        let b = if d >= 1_000_000 { budget * 3 } else { budget };
-        for integ in [Integrator::VelocityVerlet, Integrator::McLachlan] {
-            for refresh in [true, false] {
-                mclmc_line::<f64>(integ, d, refresh, b);
-                mclmc_line::<f32>(integ, d, refresh, b);
-            }
+fn lines<T: Real>(d: usize, budget: Duration, only: Option<&str>) {
+    let per_elem = triad_ns_per_elem::<T>(d, budget);
+    let bytes = core::mem::size_of::<T>() as f64;
+    println!("perf triad dtype={} dim={d} ns_per_elem={per_elem:.5} gb_per_s={:.2}", T::NAME, bytes / per_elem);
+    for kind in ALL {
+        let tag = format!("{} {} {} {d}", kind.sampler(), kind.integrator(), T::NAME);
+        if only.is_some_and(|o| !tag.contains(o)) {
+            continue;
         }
+        let mut ws = vec![T::ZERO; kind.workspace_len::<T>(d)];
+        let mut step = kind.chain::<T>(d, &mut ws);
+        let ns = time_min(budget, &mut *step);
+        let floor = kind.vectors() * d as f64 * per_elem;
+        println!(
+            "perf sampler={} integrator={} dtype={} dim={d} ns_per_step={ns:.1} ns_per_dim={:.4} floor_ns={floor:.1} floor_ratio={:.3}",
+            kind.sampler(),
+            kind.integrator(),
+            T::NAME,
+            ns / d as f64,
+            ns / floor
+        );
     }
+}
+
+fn main() {
+    let args: Vec<String> = std::env::args().collect();
+    let quick = args.iter().any(|a| a == "--quick");
+    let only = args.iter().position(|a| a == "--only").and_then(|i| args.get(i + 1)).map(|s| s.as_str());
+    let t0 = std::time::Instant::now();
+    let base = Duration::from_millis(if quick { 60 } else { 200 });
+    normals_line::<f32>(base * 2);
+    normals_line::<f64>(base * 2);
+    let listed: Option<Vec<usize>> = args
+        .iter()
+        .position(|a| a == "--dims")
+        .and_then(|i| args.get(i + 1))
+        .map(|s| s.split(',').filter_map(|v| v.parse::<f64>().ok()).map(|v| v as usize).collect());
+    let dims: Vec<usize> = match listed {
+        Some(v) => v,
+        None if quick => vec![100, 10_000, 1_000_000],
+        None => vec![10, 100, 1_000, 10_000, 100_000, 1_000_000, 10_000_000],
+    };
+    for &d in &dims {
+        // Large d: a step takes milliseconds, so give the minimum more batches.
+        let budget = if d >= 10_000_000 { base * 4 } else if d >= 1_000_000 { base * 3 } else { base };
+        lines::<f32>(d, budget, only);
+        lines::<f64>(d, budget, only);
+    }
+    eprintln!("perf_report: {:.1} s", t0.elapsed().as_secs_f64());
 }

@@ -10,6 +10,8 @@ use core::fmt::Debug;
 use core::ops::{Add, AddAssign, Div, Mul, MulAssign, Neg, Sub, SubAssign};
 use wide::{f32x8, f64x4};
 
+mod lanes;
+
 /// A floating-point scalar smile can sample in: `f32` or `f64`.
 ///
 /// Sealed in spirit: the kernels assume IEEE-754 semantics, so only the two
@@ -72,6 +74,33 @@ pub trait Real:
     /// Lane-wise `(sin, cos)`.
     fn vsin_cos(v: Self::V) -> (Self::V, Self::V);
     fn vsqrt(v: Self::V) -> Self::V;
+    /// Whether every lane has `|v| ≤ bound` (false if any lane is NaN).
+    fn vall_abs_le(v: Self::V, bound: Self::V) -> bool;
+
+    // Box–Muller building blocks for `crate::rng` (bit handling per
+    // precision; the polynomial arithmetic on top is generic). Each lane
+    // takes its random bits from one 64-bit word (`f64`) or one 32-bit half
+    // of a word, low half first (`f32`), so 4 words fill one vector.
+
+    /// Coefficients, in ascending powers of `z`, of `P` in
+    /// `ln m = 2s + s·z·P(z)`, `s = (m−1)/(m+1)`, `z = s²`, `m ∈ [√½, √2)`.
+    const BM_LN: &'static [f64];
+    /// `S` in `sin φ = φ + φ·z·S(z)`, `z = φ²`, `|φ| ≤ π/4`.
+    const BM_SIN: &'static [f64];
+    /// `C` in `cos φ = 1 − z/2 + z²·C(z)`, `z = φ²`, `|φ| ≤ π/4`.
+    const BM_COS: &'static [f64];
+    /// A uniform `u ∈ (0, 1]` per lane, on the grid `2⁻²⁴` (`f32`: the top 24
+    /// bits of the lane's half-word) or `2⁻⁵²` (`f64`: the top 52 bits), split
+    /// as `u = m·2ᵏ` with `m ∈ [√½, √2)`: returns `(m − 1, k)`, both exact.
+    fn vunit_split(w: &[u64; 4]) -> (Self::V, Self::V);
+    /// A uniform angle per lane on the grid `φⱼ = (j + ½)·(π/2)/2ᴮ − π/4`,
+    /// `j < 2ᴮ` (`B` = 24 / 52 low bits of the lane), symmetric in (−π/4, π/4).
+    fn vgrid_angle(w: &[u64; 4]) -> Self::V;
+    /// Maps `(cos φ, sin φ)` by the symmetry of the square chosen by the
+    /// lane's top 3 bits (swap the two, then flip each sign): with `φ` from
+    /// [`vgrid_angle`](Self::vgrid_angle) of the same words, the result is
+    /// `(cos θ, sin θ)` of an angle uniform on a grid over the whole circle.
+    fn vsquare_symmetry(w: &[u64; 4], c: Self::V, s: Self::V) -> (Self::V, Self::V);
 
     fn from_f64(x: f64) -> Self;
     fn to_f64(self) -> f64;
@@ -106,7 +135,7 @@ pub trait Real:
 macro_rules! impl_real {
     ($t:ty, $v:ty, $lanes:expr, $name:expr,
      sqrt = $sqrt:path, exp = $exp:path, expm1 = $expm1:path, ln = $ln:path,
-     ln1p = $ln1p:path, pow = $pow:path, fabs = $fabs:path) => {
+     ln1p = $ln1p:path, pow = $pow:path, fabs = $fabs:path, lanes = $lanes_mod:ident) => {
         impl Real for $t {
             type V = $v;
             const LANES: usize = $lanes;
@@ -160,6 +189,25 @@ macro_rules! impl_real {
             #[inline(always)]
             fn vsqrt(v: $v) -> $v {
                 v.sqrt()
+            }
+            #[inline(always)]
+            fn vall_abs_le(v: $v, bound: $v) -> bool {
+                v.abs().simd_le(bound).all()
+            }
+            const BM_LN: &'static [f64] = lanes::$lanes_mod::LN;
+            const BM_SIN: &'static [f64] = lanes::$lanes_mod::SIN;
+            const BM_COS: &'static [f64] = lanes::$lanes_mod::COS;
+            #[inline(always)]
+            fn vunit_split(w: &[u64; 4]) -> ($v, $v) {
+                lanes::$lanes_mod::unit_split(w)
+            }
+            #[inline(always)]
+            fn vgrid_angle(w: &[u64; 4]) -> $v {
+                lanes::$lanes_mod::grid_angle(w)
+            }
+            #[inline(always)]
+            fn vsquare_symmetry(w: &[u64; 4], c: $v, s: $v) -> ($v, $v) {
+                lanes::$lanes_mod::square_symmetry(w, c, s)
             }
             #[inline(always)]
             fn from_f64(x: f64) -> Self {
@@ -219,10 +267,10 @@ macro_rules! impl_real {
 
 impl_real!(f32, f32x8, 8, "f32",
     sqrt = libm::sqrtf, exp = libm::expf, expm1 = libm::expm1f, ln = libm::logf,
-    ln1p = libm::log1pf, pow = libm::powf, fabs = libm::fabsf);
+    ln1p = libm::log1pf, pow = libm::powf, fabs = libm::fabsf, lanes = f32_lanes);
 impl_real!(f64, f64x4, 4, "f64",
     sqrt = libm::sqrt, exp = libm::exp, expm1 = libm::expm1, ln = libm::log,
-    ln1p = libm::log1p, pow = libm::pow, fabs = libm::fabs);
+    ln1p = libm::log1p, pow = libm::pow, fabs = libm::fabs, lanes = f64_lanes);
 
 #[cfg(test)]
 mod tests {

@@ -10,8 +10,8 @@
 //! same pass.
 
 use crate::real::Real;
-use crate::rng::{for_each_normal_block, Rng};
-use crate::simd::{esh_kick, esh_kick_split, esh_reduce, Diag, Drift, EshSums, Kick, KickSums, axpy_norm_sq};
+use crate::rng::{NormalBlocks, Rng};
+use crate::simd::{esh_kick, esh_kick_refresh, esh_kick_split, esh_reduce, Diag, Drift, EshSums, Kick, KickSums};
 
 /// Which formula gives the kinetic-energy change `ΔK`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -86,11 +86,13 @@ pub fn esh_update_split<T: Real, DK: Diag<T>, DD: Diag<T>>(
 }
 
 /// [`esh_update`] (without a drift) followed by a partial refresh of the
-/// new unit momentum, `u ← u' + ν z`, `z ~ N(0, I)` from `rng`: the kick and
-/// the refresh run chunk by chunk (256 values), so each chunk of `u` is
-/// written by the kick and updated by the refresh while it is in L1: one pass
-/// over memory for both. `EshOut::uu` is the squared norm after the refresh.
-/// The normals are those `refresh::partial_refresh` would draw.
+/// new unit momentum, `u ← u' + ν z`, `z ~ N(0, I)` from `rng`, in the same
+/// pass: each block of `u` is kicked and refreshed in registers, with the
+/// block's normals generated right there ([`NormalBlocks`]): one read of
+/// u and g, one write of u, no buffer of normals. `EshOut::uu` is the
+/// squared norm after the refresh. The normals are those
+/// `refresh::partial_refresh` would draw.
+#[allow(clippy::too_many_arguments)]
 pub fn esh_update_refresh<T: Real, D: Diag<T>>(
     u: &mut [T],
     g: &[T],
@@ -102,18 +104,9 @@ pub fn esh_update_refresh<T: Real, D: Diag<T>>(
     rng: &mut Rng,
 ) -> Result<EshOut<T>, NonFinite> {
     let p = plan(esh_reduce(u, g, s), t, dm1)?;
-    let mut sums = KickSums { plus: T::ZERO, minus: T::ZERO, uu_new: T::ZERO };
-    let mut uu = T::ZERO;
-    let n = u.len().min(g.len());
-    for_each_normal_block(rng, n, |off, z| {
-        let end = off + z.len();
-        let (uc, gc) = (&mut u[off..end], &g[off..end]);
-        let k = esh_kick(uc, gc, s.from(off), p.kick, None);
-        sums.plus += k.plus;
-        sums.minus += k.minus;
-        uu += axpy_norm_sq(nu, z, uc);
-    });
-    Ok(EshOut { dk: p.kinetic_change(sums, form, dm1), uu })
+    let mut src = NormalBlocks::new(rng);
+    let sums = esh_kick_refresh(u, g, s, p.kick, nu, || src.next_block::<T>());
+    Ok(EshOut { dk: p.kinetic_change(sums, form, dm1), uu: sums.uu_new })
 }
 
 /// The scalar half of an ESH update: kick coefficients from the reduction,
@@ -135,15 +128,22 @@ fn plan<T: Real>(r: EshSums<T>, t: T, dm1: T) -> Result<Plan<T>, NonFinite> {
     let (iu, uhat2) = if r.uu > T::ZERO { (T::ONE / r.uu.sqrt(), T::ONE) } else { (T::ZERO, T::ZERO) };
     let mu = r.ug * iu * ie;
     let delta = t * gamma / dm1;
-    let zeta = (-delta).exp();
-    let one_m_zeta = -(-delta).expm1();
+    // One transcendental per update: ζ = 1 + expm1(−δ) and 1 − ζ = −expm1(−δ)
+    // (the latter stays accurate for small δ, where it matters; for large δ
+    // ζ underflows to an absolute error below ε², which nothing here divides by).
+    let em = (-delta).expm1();
+    let zeta = T::ONE + em;
+    let one_m_zeta = -em;
     let two = T::from_f64(2.0);
     let ce = one_m_zeta * (T::ONE + zeta + mu * one_m_zeta); // coefficient of e
     let cu = two * zeta; // coefficient of û
     let w2 = ce * ce * ee + cu * cu * uhat2 + two * ce * cu * mu;
     let w = if w2 > T::ZERO { w2.sqrt() } else { T::ZERO };
     let iw = if w > tiny { T::ONE / w } else { T::ONE };
-    let kick = Kick { a_u: cu * iu * iw, b_g: ce * ie * iw, iu, ie };
+    // The stable kinetic form needs S₊ for ζ ≤ 1 (δ ≥ 0) and S₋ otherwise:
+    // the kick pass accumulates only that one.
+    let pm = if zeta * zeta <= T::ONE { T::ONE } else { -T::ONE };
+    let kick = Kick { a_u: cu * iu * iw, b_g: ce * ie * iw, iu, ie, pm };
     Ok(Plan { kick, mu, delta, zeta })
 }
 
@@ -154,11 +154,12 @@ impl<T: Real> Plan<T> {
         let two = T::from_f64(2.0);
         let zeta2 = zeta * zeta;
         let a = match form {
+            // `sums.spm` is 2S₊ when `pm = +1` (ζ² ≤ 1), 2S₋ otherwise.
             KineticForm::Stable => {
-                if zeta2 <= T::ONE {
-                    half * sums.plus * (T::ONE - zeta2) + two * zeta2
+                if self.kick.pm > T::ZERO {
+                    half * sums.spm * (T::ONE - zeta2) + two * zeta2
                 } else {
-                    half * sums.minus * (zeta2 - T::ONE) + two
+                    half * sums.spm * (zeta2 - T::ONE) + two
                 }
             }
             KineticForm::Legacy => T::ONE + mu + (T::ONE - mu) * zeta2,

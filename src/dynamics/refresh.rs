@@ -8,8 +8,8 @@
 //! single fused pass `u ← u + ν‖u‖ z` that also returns the new `‖u‖²`.
 
 use crate::real::Real;
-use crate::rng::{fill_normals, for_each_normal_block, Rng};
-use crate::simd::{axpy_norm_sq, norm_sq};
+use crate::rng::{fill_normals, NormalBlocks, Rng};
+use crate::simd::{axpy_noise_norm_sq, norm_sq};
 
 /// `ν` for a refresh over time `h` with decoherence length `l` in dimension
 /// `d`, or `None` when `l = +∞` (no refresh; BlackJAX 1.7.1 skips it too).
@@ -26,11 +26,8 @@ pub fn refresh_scale<T: Real>(h: T, l: T, d: usize) -> Option<T> {
 pub fn partial_refresh<T: Real>(u: &mut [T], uu: T, nu: T, rng: &mut Rng) -> T {
     let c = nu * uu.sqrt();
     let c = if uu > T::ZERO { c } else { nu };
-    let mut acc = T::ZERO;
-    for_each_normal_block(rng, u.len(), |off, z| {
-        acc += axpy_norm_sq(c, z, &mut u[off..off + z.len()]);
-    });
-    acc
+    let mut src = NormalBlocks::new(rng);
+    axpy_noise_norm_sq(c, u, || src.next_block::<T>())
 }
 
 /// A uniformly random direction: `u ← z ~ N(0, I)` (unnormalised, uniform on

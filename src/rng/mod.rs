@@ -4,5 +4,5 @@
 mod normal;
 mod pcg;
 
-pub use normal::{fill_normals, for_each_normal_block, NORMAL_BLOCK};
+pub use normal::{fill_normals, for_each_normal_block, NormalBlocks, NORMAL_BLOCK};
 pub use pcg::Rng;

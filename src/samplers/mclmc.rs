@@ -20,13 +20,22 @@
 //! further evaluations are requested). The random stream after a divergence
 //! therefore differs from BlackJAX's; the distribution of the chain does not.
 //!
-//! Traffic per step (d-vectors streamed, identity preconditioner, the
-//! caller's gradient excluded): each of the m position stages costs a
-//! reduction (reads u, g) and a fused kick + drift (reads u, g, x, writes u,
-//! x) = 7; the last kick with its reduction and the fused refresh = 5. Total
-//! `7m + 5` (12 for velocity Verlet, 19 for McLachlan); the split refresh
-//! adds a read and a write of u. A diagonal preconditioner adds one read per
-//! kick pass.
+//! Traffic per step (d-vectors streamed, one read or one write of d values
+//! each; identity preconditioner). With `m` position stages:
+//!
+//! | pass | reads | writes | count |
+//! |---|---|---|---|
+//! | reduction `‖u‖², u·g, ‖g‖²` (each momentum update) | u, g | – | 2 |
+//! | kick fused with the next drift (stages 1..m) | u, g, x | u, x | 5 |
+//! | caller's gradient at the new x (inline benchmark target) | x | g | 2 |
+//! | last kick fused with the refresh (normals made in registers) | u, g | u | 3 |
+//!
+//! Total `9m + 5` with the gradient (`7m + 5` without): velocity Verlet 14,
+//! McLachlan 23. No refresh: the same passes. [`RefreshMode::Split`] adds a
+//! separate half-refresh pass (reads and writes u: +2). A diagonal
+//! preconditioner adds one read per reduction and kick (`2m + 2`). The
+//! benchmark floor (`benches/harness`, `examples/perf_report.rs`) uses
+//! these counts.
 
 use crate::dynamics::{partial_refresh, random_direction, refresh_scale, Integrator, KineticForm, StageOutcome, Stepper};
 use crate::error::Error;

@@ -14,6 +14,13 @@
 //! third buffer is what makes this free: the failed update was written into
 //! the free buffer, never over `x_{t−1}`.
 //!
+//! Traffic per step (d-vectors; the caller's gradient counted as r x, w g):
+//! SGLD 2 + 3 (r x, g; w x'), pSGLD 2 + 5 (r x, g, V; w V', x'), SGHMC
+//! 2 + 5 (r x, p, g; w p, x'), fSGLD with M perturbations `7M` (perturb
+//! r x, w x̃; gradient; summing the gradients r g₂, g, w g from the second
+//! on; the update r x, g, w x'). The normals never touch memory beyond one
+//! L1-resident block buffer.
+//!
 //! Kernels. Every per-step pass over d-vectors reads its inputs once, draws
 //! its standard normals block by block ([`for_each_normal_block`], no
 //! d-sized noise buffer) and returns `Σ (v − v)` over the values it wrote:

@@ -42,6 +42,19 @@
 //! once burn-in is over, and the step is counted. (The reference has no such
 //! check; a NaN there poisons the averages for ever.)
 //!
+//! # Traffic
+//!
+//! Per step, with `m` gradient evaluations and no preconditioning (d-vectors
+//! streamed; the caller's gradient counted as a read of x and a write of g):
+//! the first update's reduction (r u, g) and kick + drift (r u, g, x; w u, x);
+//! per evaluation the gradient (r x; w g), the gradient check fused into the
+//! next reduction (r u, g; it writes g back only where it cleaned a value)
+//! and the kick + drift (5), or for the last one the kick alone (r u, g;
+//! w u). Total `9m + 5` = 23 for McLachlan, the same as MCLMC without a
+//! refresh. pSMILE adds the diagonal to every reduction and kick (`2m + 2`),
+//! the noise-average pass (r g, ḡ, σ_g; w ḡ, σ_g) and the preconditioner
+//! pass (r σ_g; w s): 36 for McLachlan.
+//!
 //! # Memory
 //!
 //! One slice of [`Smile::workspace_len`]`(d) = 8d` values:
@@ -773,15 +786,20 @@ impl<'a, T: Real> Smile<'a, T> {
             Diags::StoreScaled => begin_impl(p.u, p.g_cur, p.x_cur, p.x_new, Identity, s, c),
             Diags::KickScaled => begin_impl(p.u, p.g_cur, p.x_cur, p.x_new, s, s, c),
         };
-        // An error is unreachable for a validated chain (the stored gradient
-        // was cleaned and checked when stored); if it happened, the NaN makes
-        // the step diverge at the next `tell`.
+        // The stored gradient was cleaned when stored, but the refresh can
+        // still overflow the momentum (ε/L huge): then the NaN makes the step
+        // diverge at the next `tell`, and the momentum is zeroed now, as the
+        // divergence will, so that the state stays valid (`uu` finite).
         match r {
-            Ok(out) => {
+            Ok(out) if out.uu.is_finite() => {
                 st.dk = out.dk;
                 st.uu = out.uu;
             }
-            Err(_) => st.dk = T::from_f64(f64::NAN),
+            _ => {
+                st.dk = T::from_f64(f64::NAN);
+                st.uu = T::ZERO;
+                p.u.fill(T::ZERO);
+            }
         }
         st.step_flagged = 0;
         st.stage = 1;

@@ -7,6 +7,9 @@ use crate::real::Real;
 /// A diagonal scaling `s` applied elementwise. Implemented by `&[T]` and by
 /// [`Identity`] (all ones, no memory traffic).
 pub trait Diag<T: Real>: Copy {
+    /// True only for [`Identity`]: lets a kernel skip a store that would
+    /// write back an unchanged value.
+    const IDENTITY: bool = false;
     /// Number of elements available (`usize::MAX` for the identity).
     fn len(self) -> usize;
     /// # Safety
@@ -25,6 +28,7 @@ pub trait Diag<T: Real>: Copy {
 pub struct Identity;
 
 impl<T: Real> Diag<T> for Identity {
+    const IDENTITY: bool = true;
     #[inline(always)]
     fn len(self) -> usize {
         usize::MAX

@@ -116,20 +116,31 @@ pub fn esh_reduce<T: Real, D: Diag<T>>(u: &[T], g: &[T], s: D) -> EshSums<T> {
     let l = T::LANES;
     let nv = n - n % l;
     let (pu, pg) = (u.as_ptr(), g.as_ptr());
-    let (mut uu, mut ug, mut gg) = (T::ZERO.splat(), T::ZERO.splat(), T::ZERO.splat());
+    let z = T::ZERO.splat();
+    // Two sets of accumulators: one FMA chain per sum would be bound by the
+    // FMA latency (4 cycles per vector), slower than L1/L2 can feed it.
+    let (mut uu, mut ug, mut gg) = ([z; 2], [z; 2], [z; 2]);
     let mut i = 0;
+    #[inline(always)]
+    unsafe fn acc<T: Real, D: Diag<T>>(pu: *const T, pg: *const T, s: D, i: usize, uu: &mut T::V, ug: &mut T::V, gg: &mut T::V) {
+        let uv = T::vread(pu.add(i));
+        let sg = s.v(i) * T::vread(pg.add(i));
+        *uu = T::vfma(uv, uv, *uu);
+        *ug = T::vfma(uv, sg, *ug);
+        *gg = T::vfma(sg, sg, *gg);
+    }
     // SAFETY: i + LANES <= nv <= n, and n <= s.len().
     unsafe {
-        while i < nv {
-            let uv = T::vread(pu.add(i));
-            let sg = s.v(i) * T::vread(pg.add(i));
-            uu = T::vfma(uv, uv, uu);
-            ug = T::vfma(uv, sg, ug);
-            gg = T::vfma(sg, sg, gg);
-            i += l;
+        while i + 2 * l <= nv {
+            acc(pu, pg, s, i, &mut uu[0], &mut ug[0], &mut gg[0]);
+            acc(pu, pg, s, i + l, &mut uu[1], &mut ug[1], &mut gg[1]);
+            i += 2 * l;
+        }
+        if i < nv {
+            acc(pu, pg, s, i, &mut uu[0], &mut ug[0], &mut gg[0]);
         }
     }
-    let mut r = EshSums { uu: T::vsum(uu), ug: T::vsum(ug), gg: T::vsum(gg) };
+    let mut r = EshSums { uu: T::vsum(uu[0] + uu[1]), ug: T::vsum(ug[0] + ug[1]), gg: T::vsum(gg[0] + gg[1]) };
     for j in nv..n {
         // SAFETY: j < n <= s.len().
         let sg = unsafe { s.at(j) } * g[j];
@@ -141,24 +152,25 @@ pub fn esh_reduce<T: Real, D: Diag<T>>(u: &[T], g: &[T], s: D) -> EshSums<T> {
 }
 
 /// Coefficients of the second pass of an ESH update:
-/// `u ← a_u u + b_g (s⊙g)`; `iu`, `ie` normalise `u` and `g̃` for the
-/// kinetic-energy sums.
+/// `u ← a_u u + b_g (s⊙g)`; `iu`, `ie` normalise `u` and `g̃`, and `pm`
+/// (±1) picks which kinetic-energy sum the pass accumulates.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct Kick<T> {
     pub a_u: T,
     pub b_g: T,
     pub iu: T,
     pub ie: T,
+    /// `+1`: accumulate `2S₊ = Σ (iu u_i + ie g̃_i)²`; `−1`: `2S₋` with a minus.
+    pub pm: T,
 }
 
 /// Sums produced by the second pass of an ESH update.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct KickSums<T> {
-    /// `Σ (iu u_i + ie g̃_i)²` over the momentum *before* the update (`2 S₊`).
-    pub plus: T,
-    /// `Σ (iu u_i − ie g̃_i)²` (`2 S₋`).
-    pub minus: T,
-    /// `Σ u_i²` after the update.
+    /// `Σ (iu u_i + pm·ie g̃_i)²` over the momentum *before* the update
+    /// (`2S₊` or `2S₋`, as [`Kick::pm`] chose).
+    pub spm: T,
+    /// `Σ u_i²` after the update (after the refresh, for the refreshing kernel).
     pub uu_new: T,
 }
 
@@ -223,45 +235,185 @@ unsafe fn kick_impl<T: Real, D: Diag<T>, DD: Diag<T>, const DRIFT: bool>(
 ) -> KickSums<T> {
     let l = T::LANES;
     let nv = n - n % l;
-    let (au, bg, iu, ie, hv) = (k.a_u.splat(), k.b_g.splat(), k.iu.splat(), k.ie.splat(), h.splat());
-    let (mut sp, mut sm, mut uu) = (T::ZERO.splat(), T::ZERO.splat(), T::ZERO.splat());
+    let c = KickLanes::<T>::new(k, h);
+    let z = T::ZERO.splat();
+    // Two sets of accumulators (see `esh_reduce`).
+    let (mut sp, mut uu) = ([z; 2], [z; 2]);
     let mut i = 0;
-    while i < nv {
-        let sv = s.v(i);
-        // Loaded next to `sv` (before the store to u) so that for `sd = s` the
-        // compiler merges the two loads.
-        let dv = sd.v(i);
-        let uo = T::vread(u.add(i));
-        let sg = sv * T::vread(g.add(i));
-        let un = T::vfma(au, uo, bg * sg);
+    while i + 2 * l <= nv {
+        let un = c.kick(u, g, s, i, &mut sp[0]);
+        let un2 = c.kick(u, g, s, i + l, &mut sp[1]);
         T::vwrite(un, u.add(i));
-        let uh = iu * uo;
-        let eh = ie * sg;
-        let p = uh + eh;
-        let m = uh - eh;
-        sp = T::vfma(p, p, sp);
-        sm = T::vfma(m, m, sm);
-        uu = T::vfma(un, un, uu);
+        T::vwrite(un2, u.add(i + l));
+        uu[0] = T::vfma(un, un, uu[0]);
+        uu[1] = T::vfma(un2, un2, uu[1]);
         if DRIFT {
-            T::vwrite(T::vfma(hv * dv, un, T::vread(src.add(i))), x.add(i));
+            c.drift(sd, src, x, i, un);
+            c.drift(sd, src, x, i + l, un2);
         }
-        i += l;
+        i += 2 * l;
     }
-    let mut r = KickSums { plus: T::vsum(sp), minus: T::vsum(sm), uu_new: T::vsum(uu) };
+    if i < nv {
+        let un = c.kick(u, g, s, i, &mut sp[0]);
+        T::vwrite(un, u.add(i));
+        uu[0] = T::vfma(un, un, uu[0]);
+        if DRIFT {
+            c.drift(sd, src, x, i, un);
+        }
+    }
+    let mut r = KickSums { spm: T::vsum(sp[0] + sp[1]), uu_new: T::vsum(uu[0] + uu[1]) };
     for j in nv..n {
-        let sv = s.at(j);
-        let dv = sd.at(j);
-        let uo = *u.add(j);
-        let sg = sv * *g.add(j);
-        let un = k.a_u * uo + k.b_g * sg;
-        *u.add(j) = un;
-        let uh = k.iu * uo;
-        let eh = k.ie * sg;
-        r.plus += (uh + eh) * (uh + eh);
-        r.minus += (uh - eh) * (uh - eh);
+        let un = kick_one(k, u, g, s, j, &mut r.spm);
         r.uu_new += un * un;
         if DRIFT {
-            *x.add(j) = *src.add(j) + h * dv * un;
+            *x.add(j) = *src.add(j) + h * sd.at(j) * un;
+        }
+    }
+    r
+}
+
+/// The coefficients of a kick (and drift) splatted into lanes once per pass.
+struct KickLanes<T: Real> {
+    au: T::V,
+    bg: T::V,
+    iu: T::V,
+    ie: T::V,
+    h: T::V,
+}
+
+impl<T: Real> KickLanes<T> {
+    #[inline(always)]
+    fn new(k: Kick<T>, h: T) -> Self {
+        KickLanes { au: k.a_u.splat(), bg: k.b_g.splat(), iu: k.iu.splat(), ie: (k.ie * k.pm).splat(), h: h.splat() }
+    }
+
+    /// The new `u[i..i+LANES] = a_u u + b_g s⊙g` (not stored), adding
+    /// `(iu u + pm·ie s⊙g)²` of the old `u` to `sp`.
+    ///
+    /// # Safety
+    /// `i + LANES` within `u`, `g` and `s`.
+    #[inline(always)]
+    unsafe fn kick<D: Diag<T>>(&self, u: *const T, g: *const T, s: D, i: usize, sp: &mut T::V) -> T::V {
+        let uo = T::vread(u.add(i));
+        let sg = s.v(i) * T::vread(g.add(i));
+        let un = T::vfma(self.au, uo, self.bg * sg);
+        let p = T::vfma(self.iu, uo, self.ie * sg);
+        *sp = T::vfma(p, p, *sp);
+        un
+    }
+
+    /// `x[i..i+LANES] ← src + h sd⊙u`.
+    ///
+    /// # Safety
+    /// `i + LANES` within `x`, `src` and `sd`.
+    #[inline(always)]
+    unsafe fn drift<DD: Diag<T>>(&self, sd: DD, src: *const T, x: *mut T, i: usize, un: T::V) {
+        T::vwrite(T::vfma(self.h * sd.v(i), un, T::vread(src.add(i))), x.add(i));
+    }
+}
+
+/// [`KickLanes::kick`] on one element.
+///
+/// # Safety
+/// `j` within `u`, `g` and `s`.
+#[inline(always)]
+unsafe fn kick_one<T: Real, D: Diag<T>>(k: Kick<T>, u: *mut T, g: *const T, s: D, j: usize, sp: &mut T) -> T {
+    let uo = *u.add(j);
+    let sg = s.at(j) * *g.add(j);
+    let un = k.a_u * uo + k.b_g * sg;
+    *u.add(j) = un;
+    let p = k.iu * uo + k.pm * k.ie * sg;
+    *sp += p * p;
+    un
+}
+
+/// The last momentum update of an MCLMC step fused with the partial
+/// refresh that follows it: `u ← a_u u + b_g s⊙g`, then `u ← u + ν z`,
+/// with `z` taken from `noise`, which yields `2·LANES` normals per call
+/// (the first `LANES` for the lower half of the block). Blocks cover
+/// `[0, 2·LANES)`, `[2·LANES, 4·LANES)`, …; a partial last block uses its
+/// leading values. `uu_new` is `‖u‖²` after the refresh.
+///
+/// Traffic: reads u, g (and s), writes u; the normals never leave registers.
+pub fn esh_kick_refresh<T: Real, D: Diag<T>, F: FnMut() -> (T::V, T::V)>(
+    u: &mut [T],
+    g: &[T],
+    s: D,
+    k: Kick<T>,
+    nu: T,
+    mut noise: F,
+) -> KickSums<T> {
+    let n = min_len(min_len(u.len(), g.len()), s.len());
+    let l = T::LANES;
+    let nb = n - n % (2 * l);
+    let c = KickLanes::<T>::new(k, T::ZERO);
+    let nv = nu.splat();
+    let z = T::ZERO.splat();
+    let (mut sp, mut uu) = ([z; 2], [z; 2]);
+    let (pu, pg) = (u.as_mut_ptr(), g.as_ptr());
+    let mut i = 0;
+    // SAFETY: i + 2·LANES <= nb <= n bounds every access.
+    unsafe {
+        while i < nb {
+            let (za, zb) = noise();
+            let un = T::vfma(nv, za, c.kick(pu, pg, s, i, &mut sp[0]));
+            T::vwrite(un, pu.add(i));
+            uu[0] = T::vfma(un, un, uu[0]);
+            let un2 = T::vfma(nv, zb, c.kick(pu, pg, s, i + l, &mut sp[1]));
+            T::vwrite(un2, pu.add(i + l));
+            uu[1] = T::vfma(un2, un2, uu[1]);
+            i += 2 * l;
+        }
+    }
+    let mut r = KickSums { spm: T::vsum(sp[0] + sp[1]), uu_new: T::vsum(uu[0] + uu[1]) };
+    if nb < n {
+        let (za, zb) = noise();
+        let mut zs = [T::ZERO; 16];
+        T::vstore(za, &mut zs[..l]);
+        T::vstore(zb, &mut zs[l..2 * l]);
+        for (j, &zj) in (nb..n).zip(zs.iter()) {
+            // SAFETY: j < n.
+            let un = unsafe { kick_one(k, pu, pg, s, j, &mut r.spm) } + nu * zj;
+            u[j] = un;
+            r.uu_new += un * un;
+        }
+    }
+    r
+}
+
+/// `u ← u + c z` with `z` from `noise` in blocks as in [`esh_kick_refresh`];
+/// returns `‖u‖²` of the result. One pass, the normals in registers.
+pub fn axpy_noise_norm_sq<T: Real, F: FnMut() -> (T::V, T::V)>(c: T, u: &mut [T], mut noise: F) -> T {
+    let n = u.len();
+    let l = T::LANES;
+    let nb = n - n % (2 * l);
+    let cv = c.splat();
+    let z = T::ZERO.splat();
+    let mut acc = [z; 2];
+    let pu = u.as_mut_ptr();
+    let mut i = 0;
+    // SAFETY: i + 2·LANES <= nb <= n.
+    unsafe {
+        while i < nb {
+            let (za, zb) = noise();
+            let a = T::vfma(cv, za, T::vread(pu.add(i)));
+            let b = T::vfma(cv, zb, T::vread(pu.add(i + l)));
+            T::vwrite(a, pu.add(i));
+            T::vwrite(b, pu.add(i + l));
+            acc[0] = T::vfma(a, a, acc[0]);
+            acc[1] = T::vfma(b, b, acc[1]);
+            i += 2 * l;
+        }
+    }
+    let mut r = T::vsum(acc[0] + acc[1]);
+    if nb < n {
+        let (za, zb) = noise();
+        let mut zs = [T::ZERO; 16];
+        T::vstore(za, &mut zs[..l]);
+        T::vstore(zb, &mut zs[l..2 * l]);
+        for (v, &zj) in u[nb..].iter_mut().zip(zs.iter()) {
+            *v += c * zj;
+            r += *v * *v;
         }
     }
     r
@@ -323,8 +475,11 @@ pub struct SanitizeSums<T> {
 /// * returns `‖u‖², u·(s_kick⊙g), ‖s_kick⊙g‖²` over the stored `g`, as
 ///   [`esh_reduce`] would, and how many entries were flagged.
 ///
-/// The cleaning is scalar (the lane type has no compare/select in [`Real`])
-/// on one register's worth of values at a time; the sums stay vectorised.
+/// Each register's worth of values is tested at once (`|g| ≤ clip` in every
+/// lane, the common case); only a register with a flagged value is cleaned
+/// value by value. With `s_store` the identity a clean register is not
+/// written back, so the pass then reads u and g and writes nothing: the
+/// traffic of [`esh_reduce`].
 pub fn sanitize_reduce<T: Real, DS: Diag<T>, DK: Diag<T>>(
     u: &[T],
     g: &mut [T],
@@ -350,29 +505,55 @@ pub fn sanitize_reduce<T: Real, DS: Diag<T>, DK: Diag<T>>(
     let l = T::LANES;
     let nv = n - n % l;
     let (pu, pg) = (u.as_ptr(), g.as_mut_ptr());
-    let (mut uu, mut ug, mut gg) = (T::ZERO.splat(), T::ZERO.splat(), T::ZERO.splat());
+    let z = T::ZERO.splat();
+    let (mut uu, mut ug, mut gg) = ([z; 2], [z; 2], [z; 2]);
+    let clipv = clip.splat();
     let mut flagged = 0u64;
-    let mut buf = [T::ZERO; 8];
-    let mut i = 0;
-    // SAFETY: i + LANES <= nv <= n, and n bounds every slice; LANES <= 8.
-    unsafe {
-        while i < nv {
-            for (j, b) in buf[..l].iter_mut().enumerate() {
-                let (w, f) = clean(*pg.add(i + j), clip, zero_nan);
-                *b = w;
-                flagged += f;
+    // The stored (cleaned, scaled) gradient of lanes i..i+LANES.
+    let load = |i: usize, flagged: &mut u64| -> T::V {
+        // SAFETY (for the caller): i + LANES <= nv <= n bounds g and s_store.
+        unsafe {
+            let raw = T::vread(pg.add(i));
+            if T::vall_abs_le(raw, clipv) {
+                let gv = raw * s_store.v(i);
+                if !DS::IDENTITY {
+                    T::vwrite(gv, pg.add(i));
+                }
+                gv
+            } else {
+                let mut buf = [T::ZERO; 8];
+                for (j, b) in buf[..l].iter_mut().enumerate() {
+                    let (w, f) = clean(*pg.add(i + j), clip, zero_nan);
+                    *b = w;
+                    *flagged += f;
+                }
+                let gv = T::vload(&buf[..l]) * s_store.v(i);
+                T::vwrite(gv, pg.add(i));
+                gv
             }
-            let gv = T::vload(&buf[..l]) * s_store.v(i);
-            T::vwrite(gv, pg.add(i));
-            let uv = T::vread(pu.add(i));
-            let sg = s_kick.v(i) * gv;
-            uu = T::vfma(uv, uv, uu);
-            ug = T::vfma(uv, sg, ug);
-            gg = T::vfma(sg, sg, gg);
-            i += l;
+        }
+    };
+    #[inline(always)]
+    fn acc<T: Real>(uv: T::V, sg: T::V, uu: &mut T::V, ug: &mut T::V, gg: &mut T::V) {
+        *uu = T::vfma(uv, uv, *uu);
+        *ug = T::vfma(uv, sg, *ug);
+        *gg = T::vfma(sg, sg, *gg);
+    }
+    let mut i = 0;
+    // SAFETY: i + LANES <= nv <= n, and n bounds every slice.
+    unsafe {
+        while i + 2 * l <= nv {
+            let (g0, g1) = (load(i, &mut flagged), load(i + l, &mut flagged));
+            acc::<T>(T::vread(pu.add(i)), s_kick.v(i) * g0, &mut uu[0], &mut ug[0], &mut gg[0]);
+            acc::<T>(T::vread(pu.add(i + l)), s_kick.v(i + l) * g1, &mut uu[1], &mut ug[1], &mut gg[1]);
+            i += 2 * l;
+        }
+        if i < nv {
+            let g0 = load(i, &mut flagged);
+            acc::<T>(T::vread(pu.add(i)), s_kick.v(i) * g0, &mut uu[0], &mut ug[0], &mut gg[0]);
         }
     }
-    let mut r = EshSums { uu: T::vsum(uu), ug: T::vsum(ug), gg: T::vsum(gg) };
+    let mut r = EshSums { uu: T::vsum(uu[0] + uu[1]), ug: T::vsum(ug[0] + ug[1]), gg: T::vsum(gg[0] + gg[1]) };
     for j in nv..n {
         let (w, f) = clean(g[j], clip, zero_nan);
         flagged += f;
@@ -434,7 +615,7 @@ mod tests {
                 assert!(close(ri.gg.to_f64(), gi, t));
 
                 // kick + drift, out of place and in place, against a scalar model
-                let k = Kick { a_u: T::from_f64(0.7), b_g: T::from_f64(-0.3), iu: T::from_f64(1.1), ie: T::from_f64(0.9) };
+                let k = Kick { a_u: T::from_f64(0.7), b_g: T::from_f64(-0.3), iu: T::from_f64(1.1), ie: T::from_f64(0.9), pm: T::ONE };
                 let h = T::from_f64(0.25);
                 let mut u = a.to_vec();
                 let x0 = data::<T>(n, 4);
@@ -456,7 +637,7 @@ mod tests {
                     plus += (1.1 * a[i].to_f64() + 0.9 * sg).powi(2);
                     unn += un * un;
                 }
-                assert!(close(sums.plus.to_f64(), plus, t) && close(sums.uu_new.to_f64(), unn, t));
+                assert!(close(sums.spm.to_f64(), plus, t) && close(sums.uu_new.to_f64(), unn, t));
 
                 let mut y = b.to_vec();
                 let ns = axpy_norm_sq(T::from_f64(2.0), a, &mut y);
@@ -486,7 +667,7 @@ mod tests {
             let g = data::<f64>(n, 6);
             let s: Vec<f64> = data::<f64>(n, 7).iter().map(|v| 1.5 + v).collect();
             let sd: Vec<f64> = data::<f64>(n, 8).iter().map(|v| 0.5 + v.abs()).collect();
-            let k = Kick { a_u: 0.6, b_g: 0.2, iu: 1.0, ie: 0.8 };
+            let k = Kick { a_u: 0.6, b_g: 0.2, iu: 1.0, ie: 0.8, pm: -1.0 };
             let x0 = data::<f64>(n, 9);
             let (mut u1, mut x1) = (a.clone(), std::vec![0.0; n]);
             let r1 = esh_kick(&mut u1, &g, &s[..], k, Some(Drift { x_src: Some(&x0), x: &mut x1, h: 0.3 }));
@@ -552,7 +733,7 @@ mod tests {
         assert_eq!(dot(&a, &b), 5.0);
         let mut u = [1.0f64; 9];
         let s: &[f64] = &[1.0; 3];
-        let r = esh_kick(&mut u, &b, s, Kick { a_u: 2.0, b_g: 0.0, iu: 1.0, ie: 1.0 }, None);
+        let r = esh_kick(&mut u, &b, s, Kick { a_u: 2.0, b_g: 0.0, iu: 1.0, ie: 1.0, pm: 1.0 }, None);
         assert_eq!(r.uu_new, 12.0);
         assert_eq!(&u[3..], &[1.0; 6]);
     }

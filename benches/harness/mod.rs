@@ -1,0 +1,243 @@
+//! Shared by `benches/step.rs` (criterion) and `examples/perf_report.rs`:
+//! the benchmark target, one driver per sampler configuration, the traffic
+//! model that turns a measured bandwidth into a floor, and the triad.
+//!
+//! The target is the standard Gaussian with its gradient computed inline
+//! (`g = −x`, `log p = −½‖x‖²`), written so that it vectorises: the sum is
+//! accumulated in 16 independent lanes (a single scalar `s += x²` chain is
+//! a serial dependency that costs ~4 cycles per element, more than the
+//! sampler itself).
+
+#![allow(dead_code)]
+
+use smile::{
+    Fsgld, FsgldConfig, Integrator, LogDensity, Mclmc, MclmcConfig, Psgld, PsgldConfig, Real, Sghmc, SghmcConfig, Sgld, SgldConfig, Smile, SmileConfig,
+};
+use std::hint::black_box;
+use std::time::{Duration, Instant};
+
+/// Standard Gaussian, gradient inline, vectorisable.
+pub struct Gauss;
+
+impl<T: Real> LogDensity<T> for Gauss {
+    #[inline]
+    fn logp(&mut self, x: &[T], g: &mut [T]) -> T {
+        const K: usize = 16;
+        let mut acc = [T::ZERO; K];
+        let mut xc = x.chunks_exact(K);
+        let mut gc = g.chunks_exact_mut(K);
+        for (xs, gs) in (&mut xc).zip(&mut gc) {
+            for k in 0..K {
+                gs[k] = -xs[k];
+                acc[k] += xs[k] * xs[k];
+            }
+        }
+        let mut s = T::ZERO;
+        for (g, &v) in gc.into_remainder().iter_mut().zip(xc.remainder()) {
+            *g = -v;
+            s += v * v;
+        }
+        for a in acc {
+            s += a;
+        }
+        T::from_f64(-0.5) * s
+    }
+}
+
+/// A benchmarked sampler configuration.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum Kind {
+    /// MCLMC with the fused refresh (L = √d) or without (L = ∞).
+    Mclmc { integ: Integrator, refresh: bool },
+    /// SMILE (tuner on, McLachlan, no preconditioning, corrected mode).
+    Smile,
+    /// pSMILE (SMILE + gradient-noise preconditioning).
+    Psmile,
+    Sgld,
+    Psgld,
+    Sghmc,
+    /// fSGLD with one perturbation per step.
+    Fsgld,
+}
+
+pub const ALL: [Kind; 10] = [
+    Kind::Mclmc { integ: Integrator::VelocityVerlet, refresh: true },
+    Kind::Mclmc { integ: Integrator::VelocityVerlet, refresh: false },
+    Kind::Mclmc { integ: Integrator::McLachlan, refresh: true },
+    Kind::Mclmc { integ: Integrator::McLachlan, refresh: false },
+    Kind::Smile,
+    Kind::Psmile,
+    Kind::Sgld,
+    Kind::Psgld,
+    Kind::Sghmc,
+    Kind::Fsgld,
+];
+
+impl Kind {
+    pub fn sampler(self) -> &'static str {
+        match self {
+            Kind::Mclmc { refresh: true, .. } => "mclmc",
+            Kind::Mclmc { refresh: false, .. } => "mclmc_norefresh",
+            Kind::Smile => "smile",
+            Kind::Psmile => "psmile",
+            Kind::Sgld => "sgld",
+            Kind::Psgld => "psgld",
+            Kind::Sghmc => "sghmc",
+            Kind::Fsgld => "fsgld",
+        }
+    }
+
+    /// Integrator name; the SG family has none of the isokinetic ones
+    /// (one Euler-type update per step): `none`.
+    pub fn integrator(self) -> &'static str {
+        match self {
+            Kind::Mclmc { integ, .. } => integ.name(),
+            Kind::Smile | Kind::Psmile => Integrator::McLachlan.name(),
+            _ => "none",
+        }
+    }
+
+    /// Traffic model: d-vectors each step streams (one read or one write
+    /// of d values each), the inline gradient included (reads x, writes g:
+    /// 2 per evaluation), identity preconditioner unless the sampler keeps
+    /// its own. The normals are generated in registers and cost nothing.
+    /// The passes are listed next to the code (`src/samplers/mclmc.rs`,
+    /// `smile.rs`, `sg.rs`); with `m` gradient evaluations per step:
+    ///
+    /// * MCLMC: per position stage a reduction (r u, g), a fused kick +
+    ///   drift (r u, g, x; w u, x) and the gradient = 9; the last reduction
+    ///   and kick (+ refresh) (r u, g; w u) = 5. `9m + 5`: VV 14, McLachlan 23.
+    /// * SMILE: the same passes (the gradient check is fused into the
+    ///   reduction and writes only if it must clean): `9m + 5` = 23.
+    /// * pSMILE: + the diagonal read by every reduction and kick (2m + 2),
+    ///   + the noise-EMA pass (r g, ḡ, σ; w ḡ, σ) and the preconditioner
+    ///   pass (r σ; w s): `9m + 5 + 2m + 2 + 7` = 36.
+    /// * SGLD: gradient 2 + update (r x, g; w x') 3 = 5.
+    /// * pSGLD: gradient 2 + update (r x, g, V; w V', x') 5 = 7.
+    /// * SGHMC: gradient 2 + update (r x, p, g; w p, x') 5 = 7.
+    /// * fSGLD (1 perturbation): perturb (r x; w x̃) 2 + gradient 2 +
+    ///   update (r x, g; w x') 3 = 7.
+    pub fn vectors(self) -> f64 {
+        match self {
+            Kind::Mclmc { integ, .. } => 9.0 * integ.grads_per_step() as f64 + 5.0,
+            Kind::Smile => 23.0,
+            Kind::Psmile => 36.0,
+            Kind::Sgld => 5.0,
+            Kind::Psgld | Kind::Sghmc | Kind::Fsgld => 7.0,
+        }
+    }
+
+    pub fn workspace_len<T: Real>(self, d: usize) -> usize {
+        match self {
+            Kind::Mclmc { .. } => Mclmc::<T>::workspace_len(d),
+            Kind::Smile | Kind::Psmile => Smile::<T>::workspace_len(d),
+            Kind::Sgld => Sgld::<T>::workspace_len(d),
+            Kind::Psgld => Psgld::<T>::workspace_len(d),
+            Kind::Sghmc => Sghmc::<T>::workspace_len(d),
+            Kind::Fsgld => Fsgld::<T>::workspace_len(d),
+        }
+    }
+
+    /// A chain of this kind over `ws` (length `workspace_len(d)`), started
+    /// at x = 1 and run for a few steps; the closure makes one step.
+    pub fn chain<'a, T: Real>(self, d: usize, ws: &'a mut [T]) -> Box<dyn FnMut() + 'a> {
+        let x0 = vec![T::ONE; d];
+        let sd = T::from_usize(d).sqrt();
+        let h = T::from_f64(0.01);
+        let mut f: Box<dyn FnMut() + 'a> = match self {
+            Kind::Mclmc { integ, refresh } => {
+                let cfg = MclmcConfig {
+                    step_size: T::from_f64(0.05) * sd,
+                    decoherence_length: if refresh { sd } else { T::INFINITY },
+                    max_energy_change: T::INFINITY,
+                    integrator: integ,
+                };
+                let mut c = Mclmc::new(cfg, &x0, ws, 1, 0).unwrap();
+                c.init_with(&mut Gauss).unwrap();
+                Box::new(move || {
+                    black_box(c.step_with(&mut Gauss).unwrap());
+                })
+            }
+            Kind::Smile | Kind::Psmile => {
+                let cfg = if self == Kind::Psmile { SmileConfig::psmile(T::from_f64(0.05) * sd) } else { SmileConfig::smile(T::from_f64(0.05) * sd) };
+                let mut c = Smile::new(cfg, &x0, ws, 1, 0).unwrap();
+                Box::new(move || {
+                    black_box(c.step_with(&mut Gauss).unwrap());
+                })
+            }
+            Kind::Sgld => {
+                let mut c = Sgld::new(SgldConfig::constant(h), &x0, ws, 1, 0).unwrap();
+                Box::new(move || {
+                    black_box(c.step_with(&mut Gauss).unwrap());
+                })
+            }
+            Kind::Psgld => {
+                let mut c = Psgld::new(PsgldConfig::constant(h), &x0, ws, 1, 0).unwrap();
+                Box::new(move || {
+                    black_box(c.step_with(&mut Gauss).unwrap());
+                })
+            }
+            Kind::Sghmc => {
+                let mut c = Sghmc::new(SghmcConfig::constant(h, T::from_f64(1.0)), &x0, ws, 1, 0).unwrap();
+                Box::new(move || {
+                    black_box(c.step_with(&mut Gauss).unwrap());
+                })
+            }
+            Kind::Fsgld => {
+                let mut c = Fsgld::new(FsgldConfig::constant(h, T::from_f64(0.1)), &x0, ws, 1, 0).unwrap();
+                Box::new(move || {
+                    black_box(c.step_with(&mut Gauss).unwrap());
+                })
+            }
+        };
+        for _ in 0..3 {
+            f();
+        }
+        f
+    }
+}
+
+/// Nanoseconds per call of `f`: calls are grouped in batches of at least
+/// ~20 µs, batches repeat until `budget` is spent, and the fastest batch
+/// counts (this 2-core machine is shared; the minimum is the quiet-machine
+/// time, the mean is not).
+pub fn time_min(budget: Duration, mut f: impl FnMut()) -> f64 {
+    let t0 = Instant::now();
+    f();
+    let once = t0.elapsed().as_nanos().max(1) as u64;
+    let batch = (20_000 / once).clamp(1, 1 << 20) as usize;
+    let start = Instant::now();
+    let mut best = f64::INFINITY;
+    let mut rounds = 0;
+    while rounds < 3 || start.elapsed() < budget {
+        let t = Instant::now();
+        for _ in 0..batch {
+            f();
+        }
+        best = best.min(t.elapsed().as_nanos() as f64 / batch as f64);
+        rounds += 1;
+    }
+    best
+}
+
+/// Triad `a = b + s c` on arrays of `d` values: ns per element of one
+/// d-vector streamed (STREAM's convention: 3 vectors per triad, the
+/// write-allocate read of `a` not counted).
+pub fn triad_ns_per_elem<T: Real>(d: usize, budget: Duration) -> f64 {
+    let mut a = vec![T::ZERO; d];
+    let b = vec![T::ONE; d];
+    let c = vec![T::ONE; d];
+    let s = T::from_f64(0.5);
+    let ns = time_min(budget, || {
+        triad(&mut a, &b, &c, s);
+        black_box(&mut a);
+    });
+    ns / (3.0 * d as f64)
+}
+
+#[inline(never)]
+pub fn triad<T: Real>(a: &mut [T], b: &[T], c: &[T], s: T) {
+    for ((a, &x), &y) in a.iter_mut().zip(b).zip(c) {
+        *a = x + s * y;
+    }
+}
