@@ -168,6 +168,29 @@ typedef enum {
 } smile_progress;
 
 /**
+ * Phases of the MCLMC adaptation (`smile_mclmc_adapter_phase_*`).
+ */
+typedef enum {
+    /**
+     * Phase 1: step size only.
+     */
+    SMILE_ADAPT_PHASE_STEP_SIZE = 0,
+    /**
+     * Phase 2: step size, and the posterior moments are accumulated.
+     */
+    SMILE_ADAPT_PHASE_MOMENTS = 1,
+    /**
+     * After phase 2 with diagonal preconditioning: the step size again,
+     * for the new preconditioner.
+     */
+    SMILE_ADAPT_PHASE_RESCALE = 2,
+    /**
+     * Finished: the chain holds the tuned step size, L and preconditioner.
+     */
+    SMILE_ADAPT_PHASE_DONE = 3,
+} smile_adapt_phase;
+
+/**
  * Integrators, for the `integrator` field of configs.
  */
 typedef enum {
@@ -301,6 +324,36 @@ typedef struct smile_fsgld_f32 smile_fsgld_f32;
  * `smile_fsgld_coupled_sigma_f64` gives the paper's σ(β).
  */
 typedef struct smile_fsgld_f64 smile_fsgld_f64;
+
+/**
+ * An MCLMC auto-tuner in caller memory (opaque; a handle is the
+ * address of the memory given to `init`/`restore`).
+ *
+ * It tunes one MCLMC chain of the same dimension and precision
+ * (BlackJAX 1.7.1 `mclmc_find_L_and_step_size`, phases 1–2): run the
+ * chain step by step as usual (`step` or ask/tell) and hand every
+ * finished step's info to `..._observe`, which updates the chain's
+ * step size, and at the end of phase 2 its decoherence length L and
+ * diagonal preconditioner, until the phase is
+ * `SMILE_ADAPT_PHASE_DONE` (after `..._planned_steps` observed
+ * steps). Then keep sampling with the tuned chain.
+ */
+typedef struct smile_mclmc_adapter_f32 smile_mclmc_adapter_f32;
+
+/**
+ * An MCLMC auto-tuner in caller memory (opaque; a handle is the
+ * address of the memory given to `init`/`restore`).
+ *
+ * It tunes one MCLMC chain of the same dimension and precision
+ * (BlackJAX 1.7.1 `mclmc_find_L_and_step_size`, phases 1–2): run the
+ * chain step by step as usual (`step` or ask/tell) and hand every
+ * finished step's info to `..._observe`, which updates the chain's
+ * step size, and at the end of phase 2 its decoherence length L and
+ * diagonal preconditioner, until the phase is
+ * `SMILE_ADAPT_PHASE_DONE` (after `..._planned_steps` observed
+ * steps). Then keep sampling with the tuned chain.
+ */
+typedef struct smile_mclmc_adapter_f64 smile_mclmc_adapter_f64;
 
 /**
  * An MCLMC chain in caller memory (opaque; a handle is the address
@@ -1229,6 +1282,98 @@ typedef struct {
      */
     int32_t step_size_change;
 } smile_smile_step_info_f32;
+
+/**
+ * Settings of the MCLMC adaptation. Fill with `..._config_default`
+ * (which sets `struct_size` and BlackJAX's defaults), then change
+ * fields. Version 1: `struct_size` must be `sizeof` of this struct.
+ */
+typedef struct {
+    /**
+     * `sizeof` of the struct as the caller compiled it.
+     */
+    size_t struct_size;
+    /**
+     * Planned number of sampling steps N (at most 2^53); the phases
+     * are fractions of it: phase 1 `round(N·frac_tune1)` steps,
+     * phase 2 `round(N·frac_tune2)`, then (with preconditioning)
+     * `round(phase 2 / 3)` steps.
+     */
+    uint64_t num_steps;
+    /**
+     * Phase 1 fraction, in [0, 1]. Default 0.1.
+     */
+    double frac_tune1;
+    /**
+     * Phase 2 fraction, in [0, 1]. Default 0.1.
+     */
+    double frac_tune2;
+    /**
+     * Target `Var[ΔE]/d` (finite, > 0). Default 5e-4.
+     */
+    double desired_energy_var;
+    /**
+     * Width of the weight in `ln ξ` (finite, > 0). Default 1.5.
+     */
+    double trust_in_estimate;
+    /**
+     * Memory of the step-size averages (finite, > 1). Default 150.
+     */
+    double num_effective_samples;
+    /**
+     * 1 (default): at the end of phase 2 set the chain's
+     * preconditioner to the estimated posterior standard deviations
+     * and L to sqrt(d), then re-adapt the step size; 0: keep the
+     * preconditioner, set L = sqrt(sum of the variances).
+     */
+    uint32_t diagonal_preconditioning;
+} smile_mclmc_adapter_config_f64;
+
+/**
+ * Settings of the MCLMC adaptation. Fill with `..._config_default`
+ * (which sets `struct_size` and BlackJAX's defaults), then change
+ * fields. Version 1: `struct_size` must be `sizeof` of this struct.
+ */
+typedef struct {
+    /**
+     * `sizeof` of the struct as the caller compiled it.
+     */
+    size_t struct_size;
+    /**
+     * Planned number of sampling steps N (at most 2^53); the phases
+     * are fractions of it: phase 1 `round(N·frac_tune1)` steps,
+     * phase 2 `round(N·frac_tune2)`, then (with preconditioning)
+     * `round(phase 2 / 3)` steps.
+     */
+    uint64_t num_steps;
+    /**
+     * Phase 1 fraction, in [0, 1]. Default 0.1.
+     */
+    float frac_tune1;
+    /**
+     * Phase 2 fraction, in [0, 1]. Default 0.1.
+     */
+    float frac_tune2;
+    /**
+     * Target `Var[ΔE]/d` (finite, > 0). Default 5e-4.
+     */
+    float desired_energy_var;
+    /**
+     * Width of the weight in `ln ξ` (finite, > 0). Default 1.5.
+     */
+    float trust_in_estimate;
+    /**
+     * Memory of the step-size averages (finite, > 1). Default 150.
+     */
+    float num_effective_samples;
+    /**
+     * 1 (default): at the end of phase 2 set the chain's
+     * preconditioner to the estimated posterior standard deviations
+     * and L to sqrt(d), then re-adapt the step size; 0: keep the
+     * preconditioner, set L = sqrt(sum of the variances).
+     */
+    uint32_t diagonal_preconditioning;
+} smile_mclmc_adapter_config_f32;
 
 #ifdef __cplusplus
 extern "C" {
@@ -3565,6 +3710,308 @@ smile_status smile_smile_set_config_f32(smile_smile_f32 *s, const smile_smile_co
  * `INVALID_VALUE`, `OUT_OF_ORDER` (inside a step), the handle's errors.
  */
 smile_status smile_smile_set_position_f32(smile_smile_f32 *s, const float *x, size_t len);
+
+/**
+ * Fills `*cfg` with BlackJAX's defaults for a run of `num_steps`
+ * steps and sets `cfg->struct_size = cfg_size`. Pass `sizeof *cfg`
+ * as `cfg_size`. Writes nothing on failure.
+ * Errors: `NULL_POINTER`, `STRUCT_SIZE`, `INVALID_SETTING`
+ * (`num_steps` above 2^53).
+ */
+smile_status smile_mclmc_adapter_config_default_f64(smile_mclmc_adapter_config_f64 *cfg,
+                                                    size_t cfg_size,
+                                                    uint64_t num_steps);
+
+/**
+ * Memory needed by an adapter for chains of dimension `dim` (at
+ * least 2): writes the size in bytes to `*size` and the required
+ * alignment (`SMILE_ALIGN`) to `*align`. A checkpoint
+ * (`..._save`) has the same size. `cfg` may be NULL; if given it is
+ * validated.
+ * Errors: `NULL_POINTER`, `DIMENSION_TOO_SMALL`,
+ * `DIMENSION_TOO_LARGE`, `STRUCT_SIZE`, `INVALID_SETTING`.
+ */
+smile_status smile_mclmc_adapter_memory_size_f64(size_t dim,
+                                                 const smile_mclmc_adapter_config_f64 *cfg,
+                                                 size_t *size,
+                                                 size_t *align);
+
+/**
+ * Sets up an adapter for chains of dimension `dim` in `mem`
+ * (`mem_size` bytes, at least the size from `..._memory_size`,
+ * aligned to `SMILE_ALIGN`) with settings `cfg` (required: fill it
+ * with `..._config_default` first). Writes the handle (== `mem`)
+ * to `*out` (NULL on failure). The caller keeps ownership of
+ * `mem`; on failure it is untouched. If the planned adaptation is
+ * empty (`..._planned_steps` 0) the phase is already `DONE`.
+ * Errors: `NULL_POINTER`, `DIMENSION_TOO_SMALL`,
+ * `DIMENSION_TOO_LARGE`, `BUFFER_LENGTH` (mem too small),
+ * `ALIGNMENT`, `STRUCT_SIZE`, `INVALID_SETTING` (a field out of
+ * range, NaN, or `diagonal_preconditioning` not 0/1).
+ */
+smile_status smile_mclmc_adapter_init_f64(void *mem,
+                                          size_t mem_size,
+                                          size_t dim,
+                                          const smile_mclmc_adapter_config_f64 *cfg,
+                                          smile_mclmc_adapter_f64 **out);
+
+/**
+ * Feeds the step `*info` that the last `step` (or the `tell` that
+ * finished a step) of `chain` returned, and updates the chain's
+ * settings: its step size (every phase), and at the end of phase 2
+ * its L and preconditioner. Writes the phase after this step to
+ * `*phase` (may be NULL). Observe every step, in order, from the
+ * first one after `init` until the phase is `DONE` (later calls
+ * change nothing and report `DONE`). Like a setter, a successful
+ * call withdraws a request the chain handed out by `ask`. The
+ * adapter and the chain are separate instances (both may be saved
+ * and restored, together).
+ * Errors: `NULL_POINTER`, `BUFFER_LENGTH` (the chain's dimension is
+ * not the adapter's), `OUT_OF_ORDER` (`*info` is not the chain's
+ * last finished step — its `step`, `grad_evals` and `divergences`
+ * differ from the chain's counters —, or that step was observed
+ * already, or the chain has taken no step, or is inside a step),
+ * `INVALID_VALUE` (`info->divergence` unknown, or a non-finite
+ * `energy_change` not marked as a non-finite divergence),
+ * `OVERLAP` (the two instances overlap), the handle's errors for
+ * either handle. A failed call changes neither instance.
+ */
+smile_status smile_mclmc_adapter_observe_f64(smile_mclmc_adapter_f64 *adapter,
+                                             smile_mclmc_f64 *chain,
+                                             const smile_step_info_f64 *info,
+                                             smile_adapt_phase *phase);
+
+/**
+ * Writes the current phase to `*out`.
+ * Errors: `NULL_POINTER`, the handle's errors.
+ */
+smile_status smile_mclmc_adapter_phase_f64(const smile_mclmc_adapter_f64 *adapter,
+                                           smile_adapt_phase *out);
+
+/**
+ * Writes the number of steps the adaptation takes (phase 1 +
+ * phase 2 + rescale; fixed at init) to `*out`. Unless the moments
+ * of phase 2 come out degenerate (which skips the rescale), the
+ * phase is `DONE` after exactly that many observed steps.
+ * Errors: `NULL_POINTER`, the handle's errors.
+ */
+smile_status smile_mclmc_adapter_planned_steps_f64(const smile_mclmc_adapter_f64 *adapter,
+                                                   uint64_t *out);
+
+/**
+ * Checkpoint: copies the whole adapter into `buf` (`buf_size`
+ * bytes, at least the size from `..._memory_size`; any alignment).
+ * Save the chain at the same point. Native-endian bytes: restore on
+ * the same kind of machine.
+ * Errors: `NULL_POINTER`, `BUFFER_LENGTH`, `OVERLAP`, the handle's errors.
+ */
+smile_status smile_mclmc_adapter_save_f64(const smile_mclmc_adapter_f64 *adapter,
+                                          void *buf,
+                                          size_t buf_size);
+
+/**
+ * Restores a checkpoint from `buf` (`buf_size` bytes) into `mem`
+ * (`mem_size` bytes, aligned to `SMILE_ALIGN`; `mem` may be `buf`
+ * itself), and writes the handle (== `mem`) to `*out` (NULL on
+ * failure). The restored adapter continues bit-identically.
+ * Errors: `NULL_POINTER`, `BUFFER_LENGTH`, `ALIGNMENT`,
+ * `NOT_AN_INSTANCE` (not an adapter checkpoint of this precision),
+ * `INVALID_STATE` (corrupt; `mem` then holds no instance).
+ */
+smile_status smile_mclmc_adapter_restore_f64(void *mem,
+                                             size_t mem_size,
+                                             const void *buf,
+                                             size_t buf_size,
+                                             smile_mclmc_adapter_f64 **out);
+
+/**
+ * Fills `*cfg` with BlackJAX's defaults for a run of `num_steps`
+ * steps and sets `cfg->struct_size = cfg_size`. Pass `sizeof *cfg`
+ * as `cfg_size`. Writes nothing on failure.
+ * Errors: `NULL_POINTER`, `STRUCT_SIZE`, `INVALID_SETTING`
+ * (`num_steps` above 2^53).
+ */
+smile_status smile_mclmc_adapter_config_default_f32(smile_mclmc_adapter_config_f32 *cfg,
+                                                    size_t cfg_size,
+                                                    uint64_t num_steps);
+
+/**
+ * Memory needed by an adapter for chains of dimension `dim` (at
+ * least 2): writes the size in bytes to `*size` and the required
+ * alignment (`SMILE_ALIGN`) to `*align`. A checkpoint
+ * (`..._save`) has the same size. `cfg` may be NULL; if given it is
+ * validated.
+ * Errors: `NULL_POINTER`, `DIMENSION_TOO_SMALL`,
+ * `DIMENSION_TOO_LARGE`, `STRUCT_SIZE`, `INVALID_SETTING`.
+ */
+smile_status smile_mclmc_adapter_memory_size_f32(size_t dim,
+                                                 const smile_mclmc_adapter_config_f32 *cfg,
+                                                 size_t *size,
+                                                 size_t *align);
+
+/**
+ * Sets up an adapter for chains of dimension `dim` in `mem`
+ * (`mem_size` bytes, at least the size from `..._memory_size`,
+ * aligned to `SMILE_ALIGN`) with settings `cfg` (required: fill it
+ * with `..._config_default` first). Writes the handle (== `mem`)
+ * to `*out` (NULL on failure). The caller keeps ownership of
+ * `mem`; on failure it is untouched. If the planned adaptation is
+ * empty (`..._planned_steps` 0) the phase is already `DONE`.
+ * Errors: `NULL_POINTER`, `DIMENSION_TOO_SMALL`,
+ * `DIMENSION_TOO_LARGE`, `BUFFER_LENGTH` (mem too small),
+ * `ALIGNMENT`, `STRUCT_SIZE`, `INVALID_SETTING` (a field out of
+ * range, NaN, or `diagonal_preconditioning` not 0/1).
+ */
+smile_status smile_mclmc_adapter_init_f32(void *mem,
+                                          size_t mem_size,
+                                          size_t dim,
+                                          const smile_mclmc_adapter_config_f32 *cfg,
+                                          smile_mclmc_adapter_f32 **out);
+
+/**
+ * Feeds the step `*info` that the last `step` (or the `tell` that
+ * finished a step) of `chain` returned, and updates the chain's
+ * settings: its step size (every phase), and at the end of phase 2
+ * its L and preconditioner. Writes the phase after this step to
+ * `*phase` (may be NULL). Observe every step, in order, from the
+ * first one after `init` until the phase is `DONE` (later calls
+ * change nothing and report `DONE`). Like a setter, a successful
+ * call withdraws a request the chain handed out by `ask`. The
+ * adapter and the chain are separate instances (both may be saved
+ * and restored, together).
+ * Errors: `NULL_POINTER`, `BUFFER_LENGTH` (the chain's dimension is
+ * not the adapter's), `OUT_OF_ORDER` (`*info` is not the chain's
+ * last finished step — its `step`, `grad_evals` and `divergences`
+ * differ from the chain's counters —, or that step was observed
+ * already, or the chain has taken no step, or is inside a step),
+ * `INVALID_VALUE` (`info->divergence` unknown, or a non-finite
+ * `energy_change` not marked as a non-finite divergence),
+ * `OVERLAP` (the two instances overlap), the handle's errors for
+ * either handle. A failed call changes neither instance.
+ */
+smile_status smile_mclmc_adapter_observe_f32(smile_mclmc_adapter_f32 *adapter,
+                                             smile_mclmc_f32 *chain,
+                                             const smile_step_info_f32 *info,
+                                             smile_adapt_phase *phase);
+
+/**
+ * Writes the current phase to `*out`.
+ * Errors: `NULL_POINTER`, the handle's errors.
+ */
+smile_status smile_mclmc_adapter_phase_f32(const smile_mclmc_adapter_f32 *adapter,
+                                           smile_adapt_phase *out);
+
+/**
+ * Writes the number of steps the adaptation takes (phase 1 +
+ * phase 2 + rescale; fixed at init) to `*out`. Unless the moments
+ * of phase 2 come out degenerate (which skips the rescale), the
+ * phase is `DONE` after exactly that many observed steps.
+ * Errors: `NULL_POINTER`, the handle's errors.
+ */
+smile_status smile_mclmc_adapter_planned_steps_f32(const smile_mclmc_adapter_f32 *adapter,
+                                                   uint64_t *out);
+
+/**
+ * Checkpoint: copies the whole adapter into `buf` (`buf_size`
+ * bytes, at least the size from `..._memory_size`; any alignment).
+ * Save the chain at the same point. Native-endian bytes: restore on
+ * the same kind of machine.
+ * Errors: `NULL_POINTER`, `BUFFER_LENGTH`, `OVERLAP`, the handle's errors.
+ */
+smile_status smile_mclmc_adapter_save_f32(const smile_mclmc_adapter_f32 *adapter,
+                                          void *buf,
+                                          size_t buf_size);
+
+/**
+ * Restores a checkpoint from `buf` (`buf_size` bytes) into `mem`
+ * (`mem_size` bytes, aligned to `SMILE_ALIGN`; `mem` may be `buf`
+ * itself), and writes the handle (== `mem`) to `*out` (NULL on
+ * failure). The restored adapter continues bit-identically.
+ * Errors: `NULL_POINTER`, `BUFFER_LENGTH`, `ALIGNMENT`,
+ * `NOT_AN_INSTANCE` (not an adapter checkpoint of this precision),
+ * `INVALID_STATE` (corrupt; `mem` then holds no instance).
+ */
+smile_status smile_mclmc_adapter_restore_f32(void *mem,
+                                             size_t mem_size,
+                                             const void *buf,
+                                             size_t buf_size,
+                                             smile_mclmc_adapter_f32 **out);
+
+/**
+ * Effective sample size of one scalar quantity over `chains` chains
+ * of `n` draws each (BlackJAX 1.7.1 conventions: chain-averaged
+ * autocovariance, Geyer's initial monotone sequence), written to
+ * `*out` (a double in both precisions).
+ * Draw `t` of chain `c` is `data[(c*n + t)*stride + offset]`, so
+ * `data` holds `chains*n*stride` values; for draws stored as
+ * `chains × n × d` (row-major), coordinate `j` is `stride = d`,
+ * `offset = j`. Draws without variation give 0, any NaN gives NaN.
+ * Time O(chains·n·K) for the K lags Geyer's sequence needs; no memory.
+ * Errors: `NULL_POINTER`, `INVALID_SETTING` (`chains` 0, `n` < 2,
+ * `stride` 0, `offset` ≥ `stride`), `BUFFER_LENGTH`
+ * (`chains*n*stride` values do not fit in memory), `ALIGNMENT`
+ * (`data` not aligned for its type), `OVERLAP` (`out` inside the data).
+ */
+smile_status smile_effective_sample_size_f64(const double *data,
+                                             size_t chains,
+                                             size_t n,
+                                             size_t stride,
+                                             size_t offset,
+                                             double *out);
+
+/**
+ * Gelman–Rubin potential scale reduction R̂ =
+ * `sqrt(((n−1)/n · W + B/n) / W)` (W: mean within-chain variance,
+ * B: n · variance of the chain means, both with ddof 1) of one
+ * scalar quantity, written to `*out`; the view of the draws is as
+ * for `smile_effective_sample_size_*`. Needs at least 2 chains.
+ * Errors: as `smile_effective_sample_size_*`, and `INVALID_SETTING`
+ * for one chain.
+ */
+smile_status smile_potential_scale_reduction_f64(const double *data,
+                                                 size_t chains,
+                                                 size_t n,
+                                                 size_t stride,
+                                                 size_t offset,
+                                                 double *out);
+
+/**
+ * Effective sample size of one scalar quantity over `chains` chains
+ * of `n` draws each (BlackJAX 1.7.1 conventions: chain-averaged
+ * autocovariance, Geyer's initial monotone sequence), written to
+ * `*out` (a double in both precisions).
+ * Draw `t` of chain `c` is `data[(c*n + t)*stride + offset]`, so
+ * `data` holds `chains*n*stride` values; for draws stored as
+ * `chains × n × d` (row-major), coordinate `j` is `stride = d`,
+ * `offset = j`. Draws without variation give 0, any NaN gives NaN.
+ * Time O(chains·n·K) for the K lags Geyer's sequence needs; no memory.
+ * Errors: `NULL_POINTER`, `INVALID_SETTING` (`chains` 0, `n` < 2,
+ * `stride` 0, `offset` ≥ `stride`), `BUFFER_LENGTH`
+ * (`chains*n*stride` values do not fit in memory), `ALIGNMENT`
+ * (`data` not aligned for its type), `OVERLAP` (`out` inside the data).
+ */
+smile_status smile_effective_sample_size_f32(const float *data,
+                                             size_t chains,
+                                             size_t n,
+                                             size_t stride,
+                                             size_t offset,
+                                             double *out);
+
+/**
+ * Gelman–Rubin potential scale reduction R̂ =
+ * `sqrt(((n−1)/n · W + B/n) / W)` (W: mean within-chain variance,
+ * B: n · variance of the chain means, both with ddof 1) of one
+ * scalar quantity, written to `*out`; the view of the draws is as
+ * for `smile_effective_sample_size_*`. Needs at least 2 chains.
+ * Errors: as `smile_effective_sample_size_*`, and `INVALID_SETTING`
+ * for one chain.
+ */
+smile_status smile_potential_scale_reduction_f32(const float *data,
+                                                 size_t chains,
+                                                 size_t n,
+                                                 size_t stride,
+                                                 size_t offset,
+                                                 double *out);
 
 #ifdef __cplusplus
 }  // extern "C"

@@ -115,3 +115,24 @@ fn nan_steps_cap_the_step_size() {
     }
     assert!(chain.config().step_size.is_finite() && chain.config().step_size < 5.0);
 }
+
+#[test]
+fn observe_mid_step_is_refused_and_changes_nothing() {
+    let d = 3;
+    let mut ws = vec![0.0; Mclmc::<f64>::workspace_len(d)];
+    let mut chain = Mclmc::new(MclmcConfig::for_dim(d), &[0.1; 3], &mut ws, 1, 0).unwrap();
+    let mut aws = vec![0.0; MclmcAdapter::<f64>::workspace_len(d)];
+    let mut ad = MclmcAdapter::new(MclmcAdaptConfig::new(100), d, &mut aws).unwrap();
+    let mut f = |x: &[f64], g: &mut [f64]| -> f64 { smile::targets::StdGaussian.logp(x, g) };
+    let info = chain.step_with(&mut f).unwrap();
+    let before = ad.state();
+    let _ = chain.ask(); // a step is now in progress
+    assert_eq!(ad.observe(&mut chain, &info), Err(Error::OutOfOrder));
+    assert_eq!(ad.state(), before);
+    // An absurd planned length saturates instead of overflowing.
+    let mut aws2 = vec![0.0; MclmcAdapter::<f64>::workspace_len(d)];
+    let big = MclmcAdaptConfig { frac_tune1: 1.0, frac_tune2: 1.0, ..MclmcAdaptConfig::new(u64::MAX) };
+    if let Ok(a) = MclmcAdapter::<f64>::new(big, d, &mut aws2) {
+        assert_eq!(a.planned_steps(), u64::MAX);
+    }
+}

@@ -1,5 +1,6 @@
 /* test_api: every entry point of smile.h (MCLMC: api_tests.inc, SMILE:
- * smile_tests.inc, SGLD family: sg_tests.inc), in both precisions, with valid
+ * smile_tests.inc, SGLD family: sg_tests.inc, MCLMC tuner and diagnostics:
+ * adapter_tests.inc), in both precisions, with valid
  * and invalid input: each misuse must return its documented status, never
  * crash. Also golden values (BlackJAX), determinism, checkpoint/restore and
  * sampling statistics. `test_api --short` runs fewer sampling steps (for
@@ -18,6 +19,7 @@
 #include "api_tests.inc"
 #include "smile_tests.inc"
 #include "sg_family.inc"
+#include "adapter_tests.inc"
 #undef T
 #undef SFX
 #undef TOL
@@ -28,6 +30,7 @@
 #include "api_tests.inc"
 #include "smile_tests.inc"
 #include "sg_family.inc"
+#include "adapter_tests.inc"
 #undef T
 #undef SFX
 #undef TOL
@@ -65,6 +68,20 @@ static void test_cross_precision(void) {
              SMILE_ERR_NOT_AN_INSTANCE);
     CHECK_ST(smile_mclmc_step_f64((smile_mclmc_f64 *)(void *)b, gauss_f64, NULL, &info),
              SMILE_ERR_NOT_AN_INSTANCE);
+    {
+        /* an adapter of one precision refuses a chain of the other */
+        void *am;
+        smile_mclmc_adapter_config_f64 ac = cfg_adapt_f64(100);
+        smile_mclmc_adapter_f64 *ad = adapter_adapt_f64(4, &ac, &am);
+        smile_adapt_phase ph;
+        CHECK_ST(smile_mclmc_step_f64(a, gauss_f64, NULL, &info), SMILE_OK);
+        CHECK_ST(smile_mclmc_adapter_observe_f64(ad, (smile_mclmc_f64 *)(void *)b, &info, &ph),
+                 SMILE_ERR_NOT_AN_INSTANCE);
+        CHECK_ST(smile_mclmc_adapter_phase_f32((const smile_mclmc_adapter_f32 *)(const void *)ad, &ph),
+                 SMILE_ERR_NOT_AN_INSTANCE);
+        CHECK_ST(smile_mclmc_adapter_observe_f64(ad, a, &info, &ph), SMILE_OK);
+        free(am);
+    }
     free(m64);
     free(m32);
 }
@@ -78,6 +95,8 @@ int main(int argc, char **argv) {
     run_all_smile_f32(steps);
     run_all_sg_f64(steps);
     run_all_sg_f32(steps);
+    run_all_adapt_f64(steps);
+    run_all_adapt_f32(steps);
     test_cross_precision();
     return summary("test_api");
 }

@@ -50,6 +50,9 @@ pub mod instance;
 pub mod mclmc;
 pub mod sg;
 pub mod smile_sampler;
+// After the samplers: cbindgen emits items in module order.
+pub mod adapter;
+pub mod diagnostics;
 
 #[cfg(test)]
 mod tests;

@@ -102,6 +102,54 @@ pub struct MclmcAdaptState<T> {
     trust: T,
 }
 
+impl<T: Real> MclmcAdaptState<T> {
+    /// Checks a state read back from plain data (e.g. a checkpoint) against
+    /// a workspace of `ws_len` values: everything [`MclmcAdapter::new`] and
+    /// [`MclmcAdapter::observe`] can produce passes; garbage fails.
+    fn validate(&self, ws_len: usize) -> Result<(), Error> {
+        let d = usize::try_from(self.dim).map_err(|_| Error::InvalidState)?;
+        if !(2..=usize::MAX / 2).contains(&d) {
+            return Err(Error::InvalidState);
+        }
+        if ws_len != MclmcAdapter::<T>::workspace_len(d) {
+            return Err(Error::BufferLength);
+        }
+        let (n12, planned) = match self.n1.checked_add(self.n2).and_then(|a| Some((a, a.checked_add(self.n_rescale)?))) {
+            Some(v) => v,
+            None => return Err(Error::InvalidState),
+        };
+        let t = self.t;
+        let phase_ok = match self.phase {
+            0 => t < self.n1,
+            1 => self.n1 <= t && t < n12,
+            2 => self.precond == 1 && n12 <= t && t < planned,
+            3 => t <= planned,
+            _ => false,
+        };
+        // The running sums may legitimately reach +inf or NaN (a step size so
+        // small that ε⁶ underflows): the update then leaves ε alone, so only
+        // negative values, which no update produces, are refused.
+        let not_negative = |v: T| v.partial_cmp(&T::ZERO) != Some(core::cmp::Ordering::Less);
+        let pos_finite = |v: T| v > T::ZERO && v.is_finite();
+        let ok = phase_ok
+            && self.precond <= 1
+            && (self.precond == 1 || self.n_rescale == 0)
+            && not_negative(self.w)
+            && not_negative(self.f)
+            && self.eps_max > T::ZERO
+            && self.weight_total >= T::ZERO
+            && self.decay >= T::ZERO
+            && self.decay <= T::ONE
+            && pos_finite(self.desired_energy_var)
+            && pos_finite(self.trust);
+        if ok {
+            Ok(())
+        } else {
+            Err(Error::InvalidState)
+        }
+    }
+}
+
 /// The adapter: its state plus a `2d` workspace for the weighted moments.
 #[derive(Debug)]
 pub struct MclmcAdapter<'a, T: Real> {
@@ -139,7 +187,7 @@ impl<'a, T: Real> MclmcAdapter<'a, T> {
                 n2,
                 n_rescale,
                 t: 0,
-                phase: if n1 + n2 == 0 { 3 } else if n1 == 0 { 1 } else { 0 },
+                phase: if n1.saturating_add(n2) == 0 { 3 } else if n1 == 0 { 1 } else { 0 },
                 precond: cfg.diagonal_preconditioning as u32,
                 w: T::ZERO,
                 f: T::ZERO,
@@ -151,6 +199,25 @@ impl<'a, T: Real> MclmcAdapter<'a, T> {
             },
             ws: workspace,
         })
+    }
+
+    /// Rebuilds an adapter from its parts (a state from [`state`](Self::state)
+    /// or [`into_parts`](Self::into_parts) and the workspace it was used
+    /// with), checking that the plain-data state is consistent. Errors:
+    /// `BufferLength` (workspace length is not `2d`), `InvalidState`.
+    pub fn from_parts(state: MclmcAdaptState<T>, workspace: &'a mut [T]) -> Result<Self, Error> {
+        state.validate(workspace.len())?;
+        Ok(MclmcAdapter { st: state, ws: workspace })
+    }
+
+    /// Splits the adapter into its state and workspace.
+    pub fn into_parts(self) -> (MclmcAdaptState<T>, &'a mut [T]) {
+        (self.st, self.ws)
+    }
+
+    /// Dimension d of the chains it tunes.
+    pub fn dim(&self) -> usize {
+        self.st.dim as usize
     }
 
     /// The current phase.
@@ -165,7 +232,7 @@ impl<'a, T: Real> MclmcAdapter<'a, T> {
 
     /// Total adaptation steps planned (`n₁ + n₂ + round(n₂/3)`).
     pub fn planned_steps(&self) -> u64 {
-        self.st.n1 + self.st.n2 + self.st.n_rescale
+        self.st.n1.saturating_add(self.st.n2).saturating_add(self.st.n_rescale)
     }
 
     /// The plain-data state (with the workspace, a checkpoint).
@@ -185,8 +252,11 @@ impl<'a, T: Real> MclmcAdapter<'a, T> {
         if self.st.phase >= 3 {
             return Ok(AdaptPhase::Done);
         }
-        let d = self.st.dim as usize;
         let mut cfg = chain.config();
+        // Refuse a chain in the middle of a step before touching any sum, so
+        // a failed call leaves the adapter unchanged.
+        chain.set_config(cfg)?;
+        let d = self.st.dim as usize;
         let eps = cfg.step_size;
         // §1.8.5: a non-finite step caps ε at 0.8 of its value and counts as ΔE = 0.
         let nan = info.divergence == Divergence::NonFinite;
@@ -240,7 +310,7 @@ impl<'a, T: Real> MclmcAdapter<'a, T> {
         if st.phase == 0 && st.t >= st.n1 {
             st.phase = if st.n2 > 0 { 1 } else { 3 };
         }
-        if st.phase == 1 && st.t >= st.n1 + st.n2 {
+        if st.phase == 1 && st.t >= st.n1.saturating_add(st.n2) {
             let d = st.dim as usize;
             let (m1, m2) = self.ws.split_at_mut(d);
             // var = E[x²] − E[x]², stored in place of E[x²].
@@ -269,9 +339,84 @@ impl<'a, T: Real> MclmcAdapter<'a, T> {
             }
             st.phase = if st.precond == 1 && ok && st.n_rescale > 0 { 2 } else { 3 };
         }
-        if st.phase == 2 && st.t >= st.n1 + st.n2 + st.n_rescale {
+        if st.phase == 2 && st.t >= st.n1.saturating_add(st.n2).saturating_add(st.n_rescale) {
             st.phase = 3;
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    extern crate std;
+    use super::*;
+    use crate::samplers::MclmcConfig;
+    use crate::targets::DiagGaussian;
+    use std::vec;
+
+    #[test]
+    fn from_parts_round_trips_and_refuses_bad_state() {
+        let d = 3;
+        let sigma = [1.0f64, 2.0, 0.5];
+        let mut target = DiagGaussian { sigma: &sigma };
+        let mut cws = vec![0.0f64; Mclmc::<f64>::workspace_len(d)];
+        let mut chain = Mclmc::new(MclmcConfig::for_dim(d), &[0.1; 3], &mut cws, 1, 0).unwrap();
+        let mut aws = vec![0.0f64; MclmcAdapter::<f64>::workspace_len(d)];
+        let mut ad = MclmcAdapter::new(MclmcAdaptConfig::new(60), d, &mut aws).unwrap();
+        assert_eq!(ad.dim(), d);
+        // Every state along a run (each phase, Done included) rebuilds, and
+        // the rebuilt adapter continues identically.
+        let mut seen = [false; 4];
+        while ad.phase() != AdaptPhase::Done {
+            let info = chain.step_with(&mut target).unwrap();
+            ad.observe(&mut chain, &info).unwrap();
+            let (st, ws) = ad.into_parts();
+            seen[st.phase as usize] = true;
+            ad = MclmcAdapter::from_parts(st, ws).unwrap();
+            assert_eq!(ad.state(), st);
+        }
+        assert_eq!(seen, [true, true, true, true]);
+        assert_eq!(ad.state().t, ad.planned_steps());
+        let good = ad.state();
+        drop(ad);
+
+        let mut short = vec![0.0f64; 2 * d - 1];
+        assert_eq!(MclmcAdapter::from_parts(good, &mut short).err(), Some(Error::BufferLength));
+        let bad: [fn(&mut MclmcAdaptState<f64>); 16] = [
+            |s| s.dim = 1,
+            |s| s.dim = u64::MAX,
+            |s| s.phase = 4,
+            |s| s.precond = 2,
+            |s| s.n1 = u64::MAX,
+            |s| s.n_rescale = u64::MAX,
+            |s| s.t = s.n1 + s.n2 + s.n_rescale + 1,
+            |s| (s.phase, s.t) = (0, s.n1),
+            |s| (s.phase, s.t) = (1, s.n1 + s.n2),
+            |s| (s.phase, s.precond) = (2, 0),
+            |s| s.w = -1.0,
+            |s| s.eps_max = f64::NAN,
+            |s| s.weight_total = f64::NAN,
+            |s| s.decay = 1.5,
+            |s| s.desired_energy_var = f64::INFINITY,
+            |s| s.trust = 0.0,
+        ];
+        for (i, corrupt) in bad.iter().enumerate() {
+            let mut st = good;
+            corrupt(&mut st);
+            let err = MclmcAdapter::from_parts(st, &mut aws).err();
+            let want = if i == 1 { [Error::InvalidState, Error::BufferLength] } else { [Error::InvalidState; 2] };
+            assert!(err.is_some() && want.contains(&err.unwrap()), "case {i}: {err:?}");
+        }
+        // Reachable oddities are accepted: an infinite or NaN running sum.
+        let mut st = good;
+        st.f = f64::INFINITY;
+        st.w = f64::NAN;
+        assert!(MclmcAdapter::from_parts(st, &mut aws).is_ok());
+        // A fresh adapter of each kind rebuilds (phase 0, 1 and 3 at t = 0).
+        for (n, f1) in [(100u64, 0.1), (100, 0.0), (0, 0.1)] {
+            let cfg = MclmcAdaptConfig { frac_tune1: f1, ..MclmcAdaptConfig::new(n) };
+            let st = MclmcAdapter::new(cfg, d, &mut aws).unwrap().state();
+            assert!(MclmcAdapter::from_parts(st, &mut aws).is_ok());
+        }
     }
 }
