@@ -401,3 +401,90 @@ fn sgld_family_same_chain_as_rust_api() {
         assert_eq!(a, r.position());
     }
 }
+
+/// Fuzz regression (`ffi_sg`): a decoherence length tiny next to ε made the
+/// refresh at the start of a SMILE step overflow the momentum, and the
+/// non-finite `‖u‖²` stored by `ask` failed the state check, so every later
+/// call — `tell` and `save` included — returned `INVALID_STATE` for ever.
+/// The step now diverges at `tell` (momentum zeroed) and the chain goes on.
+#[test]
+fn smile_refresh_overflow_diverges_instead_of_bricking() {
+    use super::smile_sampler::*;
+    for precondition in [0, 1] {
+        let d = 7;
+        let mut c: smile_smile_config_f64 = unsafe { core::mem::zeroed() };
+        assert_eq!(unsafe { smile_smile_config_default_f64(&mut c, size_of::<smile_smile_config_f64>(), 0, 0.35) }, SMILE_OK);
+        c.decoherence_length = 1.5e-18;
+        c.precondition = precondition;
+        let (mut size, mut align) = (0, 0);
+        assert_eq!(unsafe { smile_smile_memory_size_f64(d, &c, &mut size, &mut align) }, SMILE_OK);
+        let x0: Vec<f64> = (0..d).map(|i| 0.5 - i as f64 * 0.1).collect();
+        let mut m = mem(size);
+        let mut h = ptr::null_mut();
+        assert_eq!(unsafe { smile_smile_init_f64(m.as_mut_ptr() as *mut c_void, size, d, &c, x0.as_ptr(), 1, 2, &mut h) }, SMILE_OK);
+        let mut q: smile_request_f64 = unsafe { core::mem::zeroed() };
+        assert_eq!(unsafe { smile_smile_ask_f64(h, &mut q) }, SMILE_OK);
+        // still a valid instance mid-step: it can be checkpointed and read
+        let mut buf = vec![0u8; size];
+        let mut dd = 0;
+        assert_eq!(unsafe { smile_smile_save_f64(h, buf.as_mut_ptr() as *mut c_void, size) }, SMILE_OK);
+        assert_eq!(unsafe { smile_smile_dim_f64(h, &mut dd) }, SMILE_OK);
+        let mut lp = 0.0;
+        unsafe { gauss64(ptr::null_mut(), d, q.x, q.grad, &mut lp) };
+        let mut p = SMILE_PROGRESS_NEED_EVAL;
+        let mut info: smile_smile_step_info_f64 = unsafe { core::mem::zeroed() };
+        assert_eq!(unsafe { smile_smile_tell_f64(h, lp, &mut p, &mut info) }, SMILE_OK);
+        assert_eq!(p, SMILE_PROGRESS_STEP_DONE);
+        assert_eq!((info.step, info.divergences, info.divergence), (1, 1, smile_divergence::SMILE_DIVERGENCE_NON_FINITE as u32));
+        let mut x = vec![0.0; d];
+        assert_eq!(unsafe { smile_smile_position_f64(h, x.as_mut_ptr(), d) }, SMILE_OK);
+        assert_eq!(x, x0);
+        // the callback path keeps going too
+        assert_eq!(unsafe { smile_smile_step_f64(h, Some(gauss64), ptr::null_mut(), &mut info) }, SMILE_OK);
+        assert_eq!(info.step, 2);
+    }
+}
+
+/// Fuzz regression (`ffi_sg`): gradients at the clip (1e6) overflowed
+/// Omelyan's momentum update at a stage before the last; `tell` stored the
+/// non-finite `‖u‖²` and asked for the next stage, and the chain failed its
+/// state check from then on (`INVALID_STATE` for ever). It is now a
+/// divergence, and the chain goes on.
+#[test]
+fn smile_momentum_overflow_mid_step_diverges() {
+    use super::smile_sampler::*;
+    let d = 7;
+    let mut c: smile_smile_config_f64 = unsafe { core::mem::zeroed() };
+    assert_eq!(unsafe { smile_smile_config_default_f64(&mut c, size_of::<smile_smile_config_f64>(), 0, 0.3535) }, SMILE_OK);
+    c.integrator = smile_integrator::SMILE_INTEGRATOR_OMELYAN as u32;
+    c.decoherence_length = 2.2;
+    let (mut size, mut align) = (0, 0);
+    assert_eq!(unsafe { smile_smile_memory_size_f64(d, &c, &mut size, &mut align) }, SMILE_OK);
+    let x0: Vec<f64> = (0..d).map(|i| 0.5 - i as f64 * 0.1).collect();
+    let mut m = mem(size);
+    let mut h = ptr::null_mut();
+    assert_eq!(unsafe { smile_smile_init_f64(m.as_mut_ptr() as *mut c_void, size, d, &c, x0.as_ptr(), 1, 2, &mut h) }, SMILE_OK);
+    let big: [&[usize]; 2] = [&[3, 4], &[1, 2, 6]];
+    let mut info: smile_smile_step_info_f64 = unsafe { core::mem::zeroed() };
+    let mut p = SMILE_PROGRESS_NEED_EVAL;
+    for stage in big {
+        let mut q: smile_request_f64 = unsafe { core::mem::zeroed() };
+        assert_eq!(unsafe { smile_smile_ask_f64(h, &mut q) }, SMILE_OK);
+        for i in 0..d {
+            unsafe { *q.grad.add(i) = if stage.contains(&i) { 5.6e299 } else { -*q.x.add(i) } };
+        }
+        assert_eq!(unsafe { smile_smile_tell_f64(h, -0.3, &mut p, &mut info) }, SMILE_OK);
+        let mut dd = 0;
+        assert_eq!(unsafe { smile_smile_dim_f64(h, &mut dd) }, SMILE_OK, "chain unusable after a tell");
+        if p == SMILE_PROGRESS_STEP_DONE {
+            break;
+        }
+    }
+    assert_eq!(p, SMILE_PROGRESS_STEP_DONE);
+    assert_eq!((info.step, info.divergence), (1, smile_divergence::SMILE_DIVERGENCE_NON_FINITE as u32));
+    let mut x = vec![0.0; d];
+    assert_eq!(unsafe { smile_smile_position_f64(h, x.as_mut_ptr(), d) }, SMILE_OK);
+    assert_eq!(x, x0);
+    assert_eq!(unsafe { smile_smile_step_f64(h, Some(gauss64), ptr::null_mut(), &mut info) }, SMILE_OK);
+    assert_eq!(info.step, 2);
+}

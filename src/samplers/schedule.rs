@@ -135,9 +135,12 @@ impl<T: Real> Schedule<T> {
             ScheduleKind::Constant => true,
             ScheduleKind::Polynomial => {
                 self.offset > T::ZERO && self.offset.is_finite() && self.power >= T::ZERO && self.power.is_finite()
-                    // h(0) must itself be a usable step size.
+                    // h(0) must itself be a usable step size, in the
+                    // schedule's own precision (f32 overflows sooner).
                     && self.max_step_size().is_finite()
                     && self.max_step_size() > 0.0
+                    && T::from_f64(self.max_step_size()).is_finite()
+                    && T::from_f64(self.max_step_size()) > T::ZERO
             }
             ScheduleKind::Cyclical => {
                 self.period >= 1 && self.floor >= T::ZERO && self.floor <= self.scale && self.explore >= T::ZERO && self.explore < T::ONE
@@ -182,6 +185,13 @@ impl<T: Real> Schedule<T> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn f32_schedule_whose_first_step_overflows_is_refused() {
+        // h(0) = 3e38 / 0.5 = 6e38: finite in f64, infinite in f32.
+        assert_eq!(Schedule::<f32>::polynomial(3e38, 0.5, 1.0).validate(), Err(Error::InvalidSetting));
+        assert!(Schedule::<f64>::polynomial(3e38, 0.5, 1.0).validate().is_ok());
+    }
 
     #[test]
     fn formulas() {

@@ -835,9 +835,10 @@ impl<'a, T: Real> Smile<'a, T> {
         };
         st.step_flagged += flagged;
         st.flagged += flagged;
+        // A momentum that overflowed (a huge gradient within `grad_clip`)
+        // diverges like a non-finite gradient: the state keeps `uu` finite.
         match r {
-            Err(_) => Ok(SmileProgress::Step(self.diverge())),
-            Ok(out) => {
+            Ok(out) if out.uu.is_finite() => {
                 st.dk += out.dk;
                 st.uu = out.uu;
                 if last {
@@ -847,6 +848,7 @@ impl<'a, T: Real> Smile<'a, T> {
                     Ok(SmileProgress::NeedEval)
                 }
             }
+            _ => Ok(SmileProgress::Step(self.diverge())),
         }
     }
 
