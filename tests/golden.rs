@@ -111,8 +111,11 @@ fn isokinetic_trajectories_match_blackjax() {
     let mut ran = 0;
     let mut failures = Vec::new();
     for (file, j) in &files {
-        let kind = j["kind"].as_str().unwrap_or("");
+        let kind = j["kind"].as_str().unwrap_or("<none>");
         if kind != "isokinetic_trajectory" {
+            if !["smile_trajectory", "ess"].contains(&kind) {
+                println!("golden: skipping {file}: kind `{kind}` has no harness in this project yet");
+            }
             continue;
         }
         let g = Golden { file, j };
@@ -136,14 +139,4 @@ fn isokinetic_trajectories_match_blackjax() {
     }
     println!("isokinetic_trajectory files checked: {ran}");
     assert!(failures.is_empty(), "golden mismatches:\n{}", failures.join("\n"));
-}
-
-#[test]
-fn kinds_without_a_harness_are_reported() {
-    for (file, j) in golden_files() {
-        let kind = j["kind"].as_str().unwrap_or("<none>");
-        if !["isokinetic_trajectory", "smile_trajectory", "ess"].contains(&kind) {
-            println!("golden: skipping {file}: kind `{kind}` has no harness in this project yet");
-        }
-    }
 }
