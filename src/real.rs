@@ -80,7 +80,7 @@ pub trait Real:
     // Box–Muller building blocks for `crate::rng` (bit handling per
     // precision; the polynomial arithmetic on top is generic). Each lane
     // takes its random bits from one 64-bit word (`f64`) or one 32-bit half
-    // of a word, low half first (`f32`), so 4 words fill one vector.
+    // of a word, low half first (`f32`), so 8 words fill one `W`.
 
     /// Coefficients, in ascending powers of `z`, of `P` in
     /// `ln m = 2s + s·z·P(z)`, `s = (m−1)/(m+1)`, `z = s²`, `m ∈ [√½, √2)`.
@@ -89,18 +89,28 @@ pub trait Real:
     const BM_SIN: &'static [f64];
     /// `C` in `cos φ = 1 − z/2 + z²·C(z)`, `z = φ²`, `|φ| ≤ π/4`.
     const BM_COS: &'static [f64];
-    /// A uniform `u ∈ (0, 1]` per lane, on the grid `2⁻²⁴` (`f32`: the top 24
-    /// bits of the lane's half-word) or `2⁻⁵²` (`f64`: the top 52 bits), split
-    /// as `u = m·2ᵏ` with `m ∈ [√½, √2)`: returns `(m − 1, k)`, both exact.
-    fn vunit_split(w: &[u64; 4]) -> (Self::V, Self::V);
+    /// The normal generator's 512-bit vector (`f32x16` / `f64x8`): `2·LANES`
+    /// lanes, one AVX-512 register (two AVX2 registers elsewhere).
+    type W: Copy + Add<Output = Self::W> + Sub<Output = Self::W> + Mul<Output = Self::W> + Div<Output = Self::W>;
+    fn wsplat(x: f64) -> Self::W;
+    /// `a * b + c`, fused where the target has FMA.
+    fn wfma(a: Self::W, b: Self::W, c: Self::W) -> Self::W;
+    fn wsqrt(v: Self::W) -> Self::W;
+    /// The lower and upper `LANES` lanes.
+    fn wsplit(v: Self::W) -> [Self::V; 2];
+    /// A uniform `u ∈ (0, 1]` per lane of `W`, on the grid `2⁻²⁴` (`f32`: the
+    /// top 24 bits of the lane's half-word, low halves first) or `2⁻⁵²`
+    /// (`f64`: the top 52 bits of the lane's word), split as `u = m·2ᵏ` with
+    /// `m ∈ [√½, √2)`: returns `(m − 1, k)`, both exact.
+    fn wunit_split(w: wide::u64x8) -> (Self::W, Self::W);
     /// A uniform angle per lane on the grid `φⱼ = (j + ½)·(π/2)/2ᴮ − π/4`,
     /// `j < 2ᴮ` (`B` = 24 / 52 low bits of the lane), symmetric in (−π/4, π/4).
-    fn vgrid_angle(w: &[u64; 4]) -> Self::V;
+    fn wgrid_angle(w: wide::u64x8) -> Self::W;
     /// Maps `(cos φ, sin φ)` by the symmetry of the square chosen by the
     /// lane's top 3 bits (swap the two, then flip each sign): with `φ` from
-    /// [`vgrid_angle`](Self::vgrid_angle) of the same words, the result is
+    /// [`wgrid_angle`](Self::wgrid_angle) of the same words, the result is
     /// `(cos θ, sin θ)` of an angle uniform on a grid over the whole circle.
-    fn vsquare_symmetry(w: &[u64; 4], c: Self::V, s: Self::V) -> (Self::V, Self::V);
+    fn wsquare_symmetry(w: wide::u64x8, c: Self::W, s: Self::W) -> (Self::W, Self::W);
 
     fn from_f64(x: f64) -> Self;
     fn to_f64(self) -> f64;
@@ -133,7 +143,7 @@ pub trait Real:
 }
 
 macro_rules! impl_real {
-    ($t:ty, $v:ty, $lanes:expr, $name:expr,
+    ($t:ty, $v:ty, $w:ty, $lanes:expr, $name:expr,
      sqrt = $sqrt:path, exp = $exp:path, expm1 = $expm1:path, ln = $ln:path,
      ln1p = $ln1p:path, pow = $pow:path, fabs = $fabs:path, lanes = $lanes_mod:ident) => {
         impl Real for $t {
@@ -197,16 +207,33 @@ macro_rules! impl_real {
             const BM_LN: &'static [f64] = lanes::$lanes_mod::LN;
             const BM_SIN: &'static [f64] = lanes::$lanes_mod::SIN;
             const BM_COS: &'static [f64] = lanes::$lanes_mod::COS;
+            type W = $w;
             #[inline(always)]
-            fn vunit_split(w: &[u64; 4]) -> ($v, $v) {
+            fn wsplat(x: f64) -> $w {
+                <$w>::splat(x as $t)
+            }
+            #[inline(always)]
+            fn wfma(a: $w, b: $w, c: $w) -> $w {
+                a.mul_add(b, c)
+            }
+            #[inline(always)]
+            fn wsqrt(v: $w) -> $w {
+                v.sqrt()
+            }
+            #[inline(always)]
+            fn wsplit(v: $w) -> [$v; 2] {
+                lanes::$lanes_mod::split(v)
+            }
+            #[inline(always)]
+            fn wunit_split(w: wide::u64x8) -> ($w, $w) {
                 lanes::$lanes_mod::unit_split(w)
             }
             #[inline(always)]
-            fn vgrid_angle(w: &[u64; 4]) -> $v {
+            fn wgrid_angle(w: wide::u64x8) -> $w {
                 lanes::$lanes_mod::grid_angle(w)
             }
             #[inline(always)]
-            fn vsquare_symmetry(w: &[u64; 4], c: $v, s: $v) -> ($v, $v) {
+            fn wsquare_symmetry(w: wide::u64x8, c: $w, s: $w) -> ($w, $w) {
                 lanes::$lanes_mod::square_symmetry(w, c, s)
             }
             #[inline(always)]
@@ -265,10 +292,10 @@ macro_rules! impl_real {
     };
 }
 
-impl_real!(f32, f32x8, 8, "f32",
+impl_real!(f32, f32x8, wide::f32x16, 8, "f32",
     sqrt = libm::sqrtf, exp = libm::expf, expm1 = libm::expm1f, ln = libm::logf,
     ln1p = libm::log1pf, pow = libm::powf, fabs = libm::fabsf, lanes = f32_lanes);
-impl_real!(f64, f64x4, 4, "f64",
+impl_real!(f64, f64x4, wide::f64x8, 4, "f64",
     sqrt = libm::sqrt, exp = libm::exp, expm1 = libm::expm1, ln = libm::log,
     ln1p = libm::log1p, pow = libm::pow, fabs = libm::fabs, lanes = f64_lanes);
 

@@ -1,13 +1,16 @@
 //! Vectorised standard normals by the Box–Muller transform.
 //!
-//! Each block turns 8 random words into `2·LANES` normals: no rejection
-//! loop, so the cost per value is fixed and the number of random words
-//! consumed per value is known (one word per normal in `f64`, one word per
-//! two normals in `f32`), which keeps streams reproducible whatever the block
-//! boundaries of the caller.
+//! Each block turns 16 random words into `4·LANES` normals (32 `f32`, 16
+//! `f64`): no rejection loop, so the cost per value is fixed and the number
+//! of random words consumed per value is known (one word per normal in
+//! `f64`, one word per two normals in `f32`), which keeps streams
+//! reproducible whatever the block boundaries of the caller. The words come
+//! from a SplitMix64 stream split off the chain's PCG stream per call
+//! ([`super::splitmix`]), the arithmetic runs on 512-bit vectors
+//! ([`Real::W`]).
 //!
 //! The transform is specialised to the ranges it meets, so it needs neither
-//! special cases nor range reduction ([`Real::vunit_split`] and friends do
+//! special cases nor range reduction ([`Real::wunit_split`] and friends do
 //! the bit handling):
 //!
 //! * radius `r = sqrt(−2 ln u)` with `u ∈ (0, 1]` drawn as `u = m·2ᵏ`,
@@ -25,69 +28,74 @@
 //! (tested against a scalar `f64` reference). Radius bits: 24 (`f32`, so
 //! `|z| ≤ 5.8`) and 52 (`f64`, `|z| ≤ 8.5`).
 
+use super::splitmix::WordBlocks;
 use super::Rng;
 use crate::real::Real;
+use wide::u64x8;
 
-/// Normals produced per generator block (the largest `2·LANES`, `f32`).
-pub const NORMAL_BLOCK: usize = 16;
-
-/// Random words per block, both precisions: 4 for the radii, 4 for the angles.
-const WORDS: usize = 8;
+/// Normals produced per generator block (the largest `4·LANES`, `f32`).
+pub const NORMAL_BLOCK: usize = 32;
 
 /// `c[0] + c[1] z + … ` by Horner's rule (the coefficient lists are
 /// constants, so this unrolls into a chain of FMAs).
 #[inline(always)]
-fn poly<T: Real>(z: T::V, c: &[f64]) -> T::V {
-    let mut acc = T::from_f64(c[c.len() - 1]).splat();
+fn poly<T: Real>(z: T::W, c: &[f64]) -> T::W {
+    let mut acc = T::wsplat(c[c.len() - 1]);
     let mut i = c.len() - 1;
     while i > 0 {
         i -= 1;
-        acc = T::vfma(acc, z, T::from_f64(c[i]).splat());
+        acc = T::wfma(acc, z, T::wsplat(c[i]));
     }
     acc
 }
 
-/// One block of `2·LANES` standard normals from 8 random words: the first
-/// `LANES` values and the next `LANES` (words 0–3 give the radii, 4–7 the
-/// angles).
+/// One block of `4·LANES` standard normals from 16 random words, as four
+/// vectors: `r·cos θ` for lanes 0–`2·LANES` of the generator vector, then
+/// `r·sin θ` for the same lanes. Lane `i` takes its radius from lane `i` of
+/// `wr` (a word in `f64`, a half-word, low half first, in `f32`) and its
+/// angle from lane `i` of `wa`.
 #[inline(always)]
-pub(crate) fn normal_block<T: Real>(w: &[u64; WORDS]) -> (T::V, T::V) {
-    let (wr, wa) = (&[w[0], w[1], w[2], w[3]], &[w[4], w[5], w[6], w[7]]);
+pub(crate) fn normal_block<T: Real>(wr: u64x8, wa: u64x8) -> [T::V; 4] {
     // ln u = k ln 2 + ln m, ln m = 2s + s·z·P(z).
-    let (f, k) = T::vunit_split(wr);
-    let s = f / (T::from_f64(2.0).splat() + f);
+    let (f, k) = T::wunit_split(wr);
+    let s = f / (T::wsplat(2.0) + f);
     let z = s * s;
-    let ln_m = T::vfma(s * z, poly::<T>(z, T::BM_LN), s + s);
-    let ln_u = T::vfma(k, T::from_f64(core::f64::consts::LN_2).splat(), ln_m);
-    let r = T::vsqrt(ln_u * T::from_f64(-2.0).splat());
-    let phi = T::vgrid_angle(wa);
+    let ln_m = T::wfma(s * z, poly::<T>(z, T::BM_LN), s + s);
+    let ln_u = T::wfma(k, T::wsplat(core::f64::consts::LN_2), ln_m);
+    let r = T::wsqrt(ln_u * T::wsplat(-2.0));
+    let phi = T::wgrid_angle(wa);
     let q = phi * phi;
-    let sn = T::vfma(phi * q, poly::<T>(q, T::BM_SIN), phi);
-    let cs = T::vfma(q * q, poly::<T>(q, T::BM_COS), T::vfma(q, T::from_f64(-0.5).splat(), T::ONE.splat()));
-    let (c, s) = T::vsquare_symmetry(wa, cs, sn);
-    (r * c, r * s)
+    let sn = T::wfma(phi * q, poly::<T>(q, T::BM_SIN), phi);
+    let cs = T::wfma(q * q, poly::<T>(q, T::BM_COS), T::wfma(q, T::wsplat(-0.5), T::wsplat(1.0)));
+    let (c, s) = T::wsquare_symmetry(wa, cs, sn);
+    let [c0, c1] = T::wsplit(r * c);
+    let [s0, s1] = T::wsplit(r * s);
+    [c0, c1, s0, s1]
 }
 
 /// A pull-style source of normal blocks for fused kernels: the numbers are
 /// exactly those [`fill_normals`] would write (the same words in the same
 /// blocks), but each block is produced in registers where it is used, with
-/// no buffer of normals or words in memory. Each block consumes the next 8
-/// words of the stream.
-pub struct NormalBlocks<'r> {
-    rng: &'r mut Rng,
+/// no buffer of normals or words in memory. Creating a source consumes two
+/// words of the PCG stream; its blocks come from the SplitMix64 stream they
+/// seed.
+#[derive(Clone, Copy, Debug)]
+pub struct NormalBlocks {
+    words: WordBlocks,
 }
 
-impl<'r> NormalBlocks<'r> {
-    /// Blocks drawn from `rng`.
-    #[inline(always)]
-    pub fn new(rng: &'r mut Rng) -> Self {
-        NormalBlocks { rng }
+impl NormalBlocks {
+    /// A source split off `rng`.
+    #[inline]
+    pub fn new(rng: &mut Rng) -> Self {
+        NormalBlocks { words: WordBlocks::split_from(rng) }
     }
 
-    /// The next block: `2·LANES` normals as two vectors.
+    /// The next block: `4·LANES` normals as four vectors.
     #[inline(always)]
-    pub fn next_block<T: Real>(&mut self) -> (T::V, T::V) {
-        normal_block::<T>(&self.rng.next8())
+    pub fn next_block<T: Real>(&mut self) -> [T::V; 4] {
+        let (wr, wa) = self.words.next16();
+        normal_block::<T>(wr, wa)
     }
 }
 
@@ -96,30 +104,30 @@ impl<'r> NormalBlocks<'r> {
 /// # Safety
 /// `p .. p + n` must be writable.
 #[inline(always)]
-unsafe fn write_normals<T: Real>(src: &mut NormalBlocks<'_>, p: *mut T, n: usize) {
+unsafe fn write_normals<T: Real>(src: &mut NormalBlocks, p: *mut T, n: usize) {
     let l = T::LANES;
-    let full = n / (2 * l);
+    let full = n / (4 * l);
     for b in 0..full {
-        let (a, c) = src.next_block::<T>();
-        T::vwrite(a, p.add(2 * l * b));
-        T::vwrite(c, p.add(2 * l * b + l));
+        let v = src.next_block::<T>();
+        for (k, &vk) in v.iter().enumerate() {
+            T::vwrite(vk, p.add(4 * l * b + k * l));
+        }
     }
-    let done = full * 2 * l;
+    let done = full * 4 * l;
     if done < n {
-        let (a, c) = src.next_block::<T>();
+        let v = src.next_block::<T>();
         let mut buf = [T::ZERO; NORMAL_BLOCK];
-        T::vstore(a, &mut buf[..l]);
-        T::vstore(c, &mut buf[l..2 * l]);
+        for (k, &vk) in v.iter().enumerate() {
+            T::vstore(vk, &mut buf[k * l..(k + 1) * l]);
+        }
         core::ptr::copy_nonoverlapping(buf.as_ptr(), p.add(done), n - done);
     }
 }
 
 /// Fills `out` with independent standard normals.
 ///
-/// Blocks of `2·LANES` values consume 8 random words each; the values depend
-/// only on the stream position and on `out.len()`: filling 10 then 6 values
-/// gives the same 16 numbers as filling 16 at once only when 10 is a multiple
-/// of the block size; a partial block's unused values are discarded.
+/// Consumes two words of `rng` whatever `out.len()` (see [`NormalBlocks`]);
+/// the values depend only on the stream position and on `out.len()`.
 pub fn fill_normals<T: Real>(rng: &mut Rng, out: &mut [T]) {
     let n = out.len();
     let mut src = NormalBlocks::new(rng);
@@ -131,7 +139,7 @@ pub fn fill_normals<T: Real>(rng: &mut Rng, out: &mut [T]) {
 /// most `BATCH` values, without a d-sized buffer. Produces the same numbers
 /// as `fill_normals` on a slice of length `n`.
 pub fn for_each_normal_block<T: Real, F: FnMut(usize, &[T])>(rng: &mut Rng, n: usize, mut f: F) {
-    const BATCH: usize = 256; // a multiple of every 2·LANES
+    const BATCH: usize = 256; // a multiple of every 4·LANES
     // Uninitialised: zeroing 2 KB per call costs more than the normals of a
     // small d; every value handed to `f` was written just before.
     let mut buf = core::mem::MaybeUninit::<[T; BATCH]>::uninit();
@@ -173,20 +181,23 @@ mod tests {
         assert!((tail - 0.02275).abs() < 1.2e-3, "tail {tail}");
     }
 
-    /// The scalar definition of a block, in f64 with libm: lane i's radius
-    /// from word-lane i of words 0–3, its angle from word-lane i of words 4–7.
-    fn reference_block<T: Real>(w: &[u64; 8]) -> std::vec::Vec<f64> {
-        let l = T::LANES;
-        let (bits, rbits, abits) = if l == 4 { (64u32, 52u32, 52u32) } else { (32, 24, 24) };
+    /// The scalar definition of a block, in f64 with libm: generator lane i
+    /// (of `G = 2·LANES`) takes its radius from word-lane i of words 0–7 and
+    /// its angle from word-lane i of words 8–15; values `i` and `G + i` are
+    /// `r cos θ` and `r sin θ`.
+    fn reference_block<T: Real>(w: &[u64; 16]) -> std::vec::Vec<f64> {
+        let g = 2 * T::LANES;
+        let f64_lanes = T::LANES == 4;
+        let (bits, rbits, abits) = if f64_lanes { (64u32, 52u32, 52u32) } else { (32, 24, 24) };
         let lane = |k: usize, i: usize| -> u64 {
-            if l == 4 { w[k + i] } else { (w[k + i / 2] >> (32 * (i % 2))) & 0xFFFF_FFFF }
+            if f64_lanes { w[k + i] } else { (w[k + i / 2] >> (32 * (i % 2))) & 0xFFFF_FFFF }
         };
-        let mut out = std::vec![0.0; 2 * l];
-        for i in 0..l {
+        let mut out = std::vec![0.0; 2 * g];
+        for i in 0..g {
             let rb = lane(0, i) >> (bits - rbits);
-            let u = if l == 4 { 1.0 - rb as f64 / 2f64.powi(52) } else { (rb + 1) as f64 / 2f64.powi(24) };
+            let u = if f64_lanes { 1.0 - rb as f64 / 2f64.powi(52) } else { (rb + 1) as f64 / 2f64.powi(24) };
             let r = (-2.0 * u.ln()).sqrt();
-            let a = lane(4, i);
+            let a = lane(8, i);
             let j = a & ((1u64 << abits) - 1);
             let phi = (j as f64 + 0.5) * core::f64::consts::FRAC_PI_2 / 2f64.powi(abits as i32) - core::f64::consts::FRAC_PI_4;
             let (mut c, mut s) = (phi.cos(), phi.sin());
@@ -200,7 +211,7 @@ mod tests {
                 s = -s;
             }
             out[i] = r * c;
-            out[l + i] = r * s;
+            out[g + i] = r * s;
         }
         out
     }
@@ -208,22 +219,26 @@ mod tests {
     fn matches_reference<T: Real>(ulps: f64) {
         let mut rng = Rng::new(5, 5);
         let eps = T::EPSILON.to_f64();
-        let mut cases: std::vec::Vec<[u64; 8]> = std::vec![[0; 8], [u64::MAX; 8], [1 << 63; 8], [0x5555_5555_5555_5555; 8]];
-        for _ in 0..20_000 {
-            let mut w = [0u64; 8];
+        let mut cases: std::vec::Vec<[u64; 16]> = std::vec![[0; 16], [u64::MAX; 16], [1 << 63; 16], [0x5555_5555_5555_5555; 16]];
+        for _ in 0..10_000 {
+            let mut w = [0u64; 16];
             rng.fill_u64(&mut w);
             cases.push(w);
         }
+        let g = 2 * T::LANES;
         let mut worst = 0.0f64;
         for w in &cases {
-            let (a, b) = normal_block::<T>(w);
+            let wr = u64x8::new(w[..8].try_into().unwrap());
+            let wa = u64x8::new(w[8..].try_into().unwrap());
+            let v = normal_block::<T>(wr, wa);
             let mut got = [T::ZERO; NORMAL_BLOCK];
-            T::vstore(a, &mut got[..T::LANES]);
-            T::vstore(b, &mut got[T::LANES..2 * T::LANES]);
+            for (k, &vk) in v.iter().enumerate() {
+                T::vstore(vk, &mut got[k * T::LANES..(k + 1) * T::LANES]);
+            }
             let want = reference_block::<T>(w);
-            for i in 0..T::LANES {
-                let r = want[i].hypot(want[T::LANES + i]);
-                for k in [i, T::LANES + i] {
+            for i in 0..g {
+                let r = want[i].hypot(want[g + i]);
+                for k in [i, g + i] {
                     let err = (got[k].to_f64() - want[k]).abs() / (eps * (r + want[k].abs()) + f64::MIN_POSITIVE);
                     worst = worst.max(err);
                     assert!(err <= ulps, "{} lane {k}: {} vs {} (words {w:x?})", T::NAME, got[k].to_f64(), want[k]);
@@ -251,7 +266,7 @@ mod tests {
 
     #[test]
     fn blockwise_streaming_matches_fill() {
-        for n in [0usize, 1, 7, 16, 17, 300, 1001] {
+        for n in [0usize, 1, 7, 16, 17, 32, 33, 300, 1001] {
             let mut a = Rng::new(3, 9);
             let mut b = a;
             let mut v = vec![0.0f64; n];

@@ -23,12 +23,12 @@ pub struct Rng {
     state: [u64; 2],
 }
 
-/// `rand_pcg`'s MCG multiplier M and its powers M¹ … M⁸ (mod 2¹²⁸).
+/// `rand_pcg`'s MCG multiplier M and its powers M¹ … M⁴ (mod 2¹²⁸).
 const M1: u128 = 0x2360_ED05_1FC6_5DA4_4385_DF64_9FCC_F645;
-const MULT: [u128; 8] = {
-    let mut m = [M1; 8];
+const MULT: [u128; 4] = {
+    let mut m = [M1; 4];
     let mut k = 1;
-    while k < 8 {
+    while k < 4 {
         m[k] = m[k - 1].wrapping_mul(M1);
         k += 1;
     }
@@ -82,7 +82,7 @@ impl Rng {
     /// words `next_u64` would give one by one (and `rand_pcg::Pcg64Mcg` with
     /// the same state), but four at a time: `sₖ = s·Mᵏ` for k = 1..4 are
     /// independent multiplications, so the 128-bit multiply latency no longer
-    /// serialises the block (the normal generator's bottleneck).
+    /// serialises the block.
     #[inline]
     pub fn fill_u64(&mut self, out: &mut [u64]) {
         let mut s = ((self.state[1] as u128) << 64) | self.state[0] as u128;
@@ -103,25 +103,6 @@ impl Rng {
             *w = xsl_rr(s);
         }
         self.state = [s as u64, (s >> 64) as u64];
-    }
-
-    /// The next 8 words, as `fill_u64` on 8 words would give them, computed
-    /// as `s·Mᵏ`, k = 1..8: eight independent multiplications, so the
-    /// normal generator can draw a block's words in registers right where it
-    /// uses them and the integer multiplier works while the vector units
-    /// transform the previous block.
-    #[inline(always)]
-    pub fn next8(&mut self) -> [u64; 8] {
-        let s = ((self.state[1] as u128) << 64) | self.state[0] as u128;
-        let mut w = [0u64; 8];
-        let mut k = 0;
-        while k < 8 {
-            w[k] = xsl_rr(s.wrapping_mul(MULT[k]));
-            k += 1;
-        }
-        let s8 = s.wrapping_mul(MULT[7]);
-        self.state = [s8 as u64, (s8 >> 64) as u64];
-        w
     }
 
     /// A uniform `f64` in (0, 1].
@@ -186,18 +167,6 @@ mod tests {
             }
             assert_eq!(a, Rng::from_mcg(&reference));
         }
-    }
-
-    #[test]
-    fn eight_word_draws_are_the_stream() {
-        let mut a = Rng::new(9, 4);
-        let mut b = a;
-        for _ in 0..5 {
-            let mut w = [0u64; 8];
-            b.fill_u64(&mut w);
-            assert_eq!(a.next8(), w);
-        }
-        assert_eq!(a, b);
     }
 
     #[test]

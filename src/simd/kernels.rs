@@ -329,13 +329,13 @@ unsafe fn kick_one<T: Real, D: Diag<T>>(k: Kick<T>, u: *mut T, g: *const T, s: D
 
 /// The last momentum update of an MCLMC step fused with the partial
 /// refresh that follows it: `u ← a_u u + b_g s⊙g`, then `u ← u + ν z`,
-/// with `z` taken from `noise`, which yields `2·LANES` normals per call
-/// (the first `LANES` for the lower half of the block). Blocks cover
-/// `[0, 2·LANES)`, `[2·LANES, 4·LANES)`, …; a partial last block uses its
-/// leading values. `uu_new` is `‖u‖²` after the refresh.
+/// with `z` taken from `noise`, which yields `4·LANES` normals per call as
+/// four vectors (in order). Blocks cover `[0, 4·LANES)`, `[4·LANES,
+/// 8·LANES)`, …; a partial last block uses its leading values. `uu_new` is
+/// `‖u‖²` after the refresh.
 ///
 /// Traffic: reads u, g (and s), writes u; the normals never leave registers.
-pub fn esh_kick_refresh<T: Real, D: Diag<T>, F: FnMut() -> (T::V, T::V)>(
+pub fn esh_kick_refresh<T: Real, D: Diag<T>, F: FnMut() -> [T::V; 4]>(
     u: &mut [T],
     g: &[T],
     s: D,
@@ -345,32 +345,29 @@ pub fn esh_kick_refresh<T: Real, D: Diag<T>, F: FnMut() -> (T::V, T::V)>(
 ) -> KickSums<T> {
     let n = min_len(min_len(u.len(), g.len()), s.len());
     let l = T::LANES;
-    let nb = n - n % (2 * l);
+    let nb = n - n % (4 * l);
     let c = KickLanes::<T>::new(k, T::ZERO);
     let nv = nu.splat();
     let z = T::ZERO.splat();
     let (mut sp, mut uu) = ([z; 2], [z; 2]);
     let (pu, pg) = (u.as_mut_ptr(), g.as_ptr());
     let mut i = 0;
-    // SAFETY: i + 2·LANES <= nb <= n bounds every access.
+    // SAFETY: i + 4·LANES <= nb <= n bounds every access.
     unsafe {
         while i < nb {
-            let (za, zb) = noise();
-            let un = T::vfma(nv, za, c.kick(pu, pg, s, i, &mut sp[0]));
-            T::vwrite(un, pu.add(i));
-            uu[0] = T::vfma(un, un, uu[0]);
-            let un2 = T::vfma(nv, zb, c.kick(pu, pg, s, i + l, &mut sp[1]));
-            T::vwrite(un2, pu.add(i + l));
-            uu[1] = T::vfma(un2, un2, uu[1]);
-            i += 2 * l;
+            let zs = noise();
+            for (q, &zq) in zs.iter().enumerate() {
+                let j = i + q * l;
+                let un = T::vfma(nv, zq, c.kick(pu, pg, s, j, &mut sp[q & 1]));
+                T::vwrite(un, pu.add(j));
+                uu[q & 1] = T::vfma(un, un, uu[q & 1]);
+            }
+            i += 4 * l;
         }
     }
     let mut r = KickSums { spm: T::vsum(sp[0] + sp[1]), uu_new: T::vsum(uu[0] + uu[1]) };
     if nb < n {
-        let (za, zb) = noise();
-        let mut zs = [T::ZERO; 16];
-        T::vstore(za, &mut zs[..l]);
-        T::vstore(zb, &mut zs[l..2 * l]);
+        let zs = block_values::<T>(noise());
         for (j, &zj) in (nb..n).zip(zs.iter()) {
             // SAFETY: j < n.
             let un = unsafe { kick_one(k, pu, pg, s, j, &mut r.spm) } + nu * zj;
@@ -381,36 +378,43 @@ pub fn esh_kick_refresh<T: Real, D: Diag<T>, F: FnMut() -> (T::V, T::V)>(
     r
 }
 
+/// A noise block's values in order (for the partial block at the end).
+#[inline(always)]
+fn block_values<T: Real>(v: [T::V; 4]) -> [T; 32] {
+    let l = T::LANES;
+    let mut out = [T::ZERO; 32];
+    for (k, &vk) in v.iter().enumerate() {
+        T::vstore(vk, &mut out[k * l..(k + 1) * l]);
+    }
+    out
+}
+
 /// `u ← u + c z` with `z` from `noise` in blocks as in [`esh_kick_refresh`];
 /// returns `‖u‖²` of the result. One pass, the normals in registers.
-pub fn axpy_noise_norm_sq<T: Real, F: FnMut() -> (T::V, T::V)>(c: T, u: &mut [T], mut noise: F) -> T {
+pub fn axpy_noise_norm_sq<T: Real, F: FnMut() -> [T::V; 4]>(c: T, u: &mut [T], mut noise: F) -> T {
     let n = u.len();
     let l = T::LANES;
-    let nb = n - n % (2 * l);
+    let nb = n - n % (4 * l);
     let cv = c.splat();
     let z = T::ZERO.splat();
     let mut acc = [z; 2];
     let pu = u.as_mut_ptr();
     let mut i = 0;
-    // SAFETY: i + 2·LANES <= nb <= n.
+    // SAFETY: i + 4·LANES <= nb <= n.
     unsafe {
         while i < nb {
-            let (za, zb) = noise();
-            let a = T::vfma(cv, za, T::vread(pu.add(i)));
-            let b = T::vfma(cv, zb, T::vread(pu.add(i + l)));
-            T::vwrite(a, pu.add(i));
-            T::vwrite(b, pu.add(i + l));
-            acc[0] = T::vfma(a, a, acc[0]);
-            acc[1] = T::vfma(b, b, acc[1]);
-            i += 2 * l;
+            let zs = noise();
+            for (q, &zq) in zs.iter().enumerate() {
+                let a = T::vfma(cv, zq, T::vread(pu.add(i + q * l)));
+                T::vwrite(a, pu.add(i + q * l));
+                acc[q & 1] = T::vfma(a, a, acc[q & 1]);
+            }
+            i += 4 * l;
         }
     }
     let mut r = T::vsum(acc[0] + acc[1]);
     if nb < n {
-        let (za, zb) = noise();
-        let mut zs = [T::ZERO; 16];
-        T::vstore(za, &mut zs[..l]);
-        T::vstore(zb, &mut zs[l..2 * l]);
+        let zs = block_values::<T>(noise());
         for (v, &zj) in u[nb..].iter_mut().zip(zs.iter()) {
             *v += c * zj;
             r += *v * *v;
