@@ -218,14 +218,17 @@ fn sampler_refresh_matches_unit_vector_refreshes() {
     // (fused mode) or two with ν = sqrt(expm1(ε/L)/d) (split mode). This
     // pins the refresh strength inside the sampler (the stationary tests
     // above cannot: any strength leaves the distribution invariant).
-    let d = 6;
+    // d = 6 is one partial block of normals; d = 100 is six full blocks and
+    // a partial one, which the position passes of McLachlan (2) and Omelyan
+    // (5) write in interleaved shares in fused mode.
     let (eps, l, seed, stream) = (0.7f64, 1.3, 12, 4);
     let mut flat = |_: &[f64], g: &mut [f64]| -> f64 {
         g.fill(0.0);
         0.0
     };
-    for (mode, halves) in [(RefreshMode::Fused, 1), (RefreshMode::Split, 2)] {
-        let cfg = MclmcConfig { step_size: eps, decoherence_length: l, max_energy_change: f64::INFINITY, integrator: Integrator::McLachlan };
+    let cases = [(6, Integrator::McLachlan), (100, Integrator::McLachlan), (100, Integrator::Omelyan), (100, Integrator::VelocityVerlet)];
+    for (mode, halves, (d, integrator)) in [RefreshMode::Fused, RefreshMode::Split].into_iter().zip([1, 2]).flat_map(|(m, h)| cases.map(|c| (m, h, c))) {
+        let cfg = MclmcConfig { step_size: eps, decoherence_length: l, max_energy_change: f64::INFINITY, integrator };
         let mut ws = vec![0.0; Mclmc::<f64>::workspace_len(d)];
         let mut chain = Mclmc::new(cfg, &vec![0.0; d], &mut ws, seed, stream).unwrap();
         chain.set_refresh_mode(mode).unwrap();
@@ -248,7 +251,7 @@ fn sampler_refresh_matches_unit_vector_refreshes() {
             chain.step_with(&mut flat).unwrap();
             chain.momentum(&mut got).unwrap();
             for i in 0..d {
-                assert!((got[i] - u[i]).abs() < 1e-10, "{mode:?} step {step}: component {i}: {} vs {}", got[i], u[i]);
+                assert!((got[i] - u[i]).abs() < 1e-10, "{mode:?} {integrator:?} d={d} step {step}: component {i}: {} vs {}", got[i], u[i]);
             }
         }
     }
