@@ -76,6 +76,11 @@ pub trait Real:
     fn vsqrt(v: Self::V) -> Self::V;
     /// Whether every lane has `|v| ≤ bound` (false if any lane is NaN).
     fn vall_abs_le(v: Self::V, bound: Self::V) -> bool;
+    /// Lane-wise [`Real::max`]: `a` where `b` is NaN, else the larger (a
+    /// NaN in `a` gives `b`), so vector and scalar paths agree bit for bit.
+    fn vmax(a: Self::V, b: Self::V) -> Self::V;
+    /// Lane-wise [`Real::min`] (NaN as in [`vmax`](Self::vmax)).
+    fn vmin(a: Self::V, b: Self::V) -> Self::V;
 
     // Box–Muller building blocks for `crate::rng` (bit handling per
     // precision; the polynomial arithmetic on top is generic). Each lane
@@ -204,6 +209,16 @@ macro_rules! impl_real {
             fn vall_abs_le(v: $v, bound: $v) -> bool {
                 v.abs().simd_le(bound).all()
             }
+            // `wide`'s max/min keep the left operand where the right one is
+            // NaN and otherwise compare: `Real::max`/`min` exactly.
+            #[inline(always)]
+            fn vmax(a: $v, b: $v) -> $v {
+                a.max(b)
+            }
+            #[inline(always)]
+            fn vmin(a: $v, b: $v) -> $v {
+                a.min(b)
+            }
             const BM_LN: &'static [f64] = lanes::$lanes_mod::LN;
             const BM_SIN: &'static [f64] = lanes::$lanes_mod::SIN;
             const BM_COS: &'static [f64] = lanes::$lanes_mod::COS;
@@ -301,6 +316,7 @@ impl_real!(f64, f64x4, wide::f64x8, 4, "f64",
 
 #[cfg(test)]
 mod tests {
+    extern crate std;
     use super::*;
 
     #[test]
@@ -315,6 +331,28 @@ mod tests {
         assert!(p[0] > 0.0);
         f64::uniforms_from_u64(u64::MAX, &mut p);
         assert_eq!(p[0], 1.0);
+    }
+
+    fn max_min_match_scalar<T: Real>() {
+        let vals = [T::from_f64(f64::NAN), T::ONE, T::from_f64(-2.0), T::ZERO, T::from_f64(-0.0), T::INFINITY, T::from_f64(3.5), T::from_f64(f64::NAN)];
+        for shift in 0..vals.len() {
+            let a: std::vec::Vec<T> = (0..T::LANES).map(|i| vals[i % vals.len()]).collect();
+            let b: std::vec::Vec<T> = (0..T::LANES).map(|i| vals[(i + shift) % vals.len()]).collect();
+            let (mut mx, mut mn) = ([T::ZERO; 8], [T::ZERO; 8]);
+            T::vstore(T::vmax(T::vload(&a), T::vload(&b)), &mut mx[..T::LANES]);
+            T::vstore(T::vmin(T::vload(&a), T::vload(&b)), &mut mn[..T::LANES]);
+            for i in 0..T::LANES {
+                let (wx, wn) = (a[i].max(b[i]), a[i].min(b[i]));
+                assert!(mx[i].to_f64().to_bits() == wx.to_f64().to_bits() || (mx[i].to_f64().is_nan() && wx.to_f64().is_nan()), "{} max({:?}, {:?})", T::NAME, a[i], b[i]);
+                assert!(mn[i].to_f64().to_bits() == wn.to_f64().to_bits() || (mn[i].to_f64().is_nan() && wn.to_f64().is_nan()), "{} min({:?}, {:?})", T::NAME, a[i], b[i]);
+            }
+        }
+    }
+
+    #[test]
+    fn vector_max_min_match_scalar_nan_cases_included() {
+        max_min_match_scalar::<f32>();
+        max_min_match_scalar::<f64>();
     }
 
     #[test]

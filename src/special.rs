@@ -84,6 +84,22 @@ fn wilson_hilferty_w(a: f64, x: f64) -> f64 {
 /// ~1e-15; Wilson–Hilferty for `a ≥ GAMMA_LARGE_SHAPE`. NaN if `a ≤ 0` or an
 /// argument is NaN; 0 for `x ≤ 0`.
 pub fn gamma_p(a: f64, x: f64) -> f64 {
+    gamma_p_lg(a, x, gamma_lg(a))
+}
+
+/// `ln Γ(a)` as [`gamma_p_lg`] and [`gamma_quantile_with`] take it: computed
+/// only below `GAMMA_LARGE_SHAPE` (above, nothing uses it and 0 is returned).
+/// Callers that evaluate several functions at one shape compute it once.
+pub fn gamma_lg(a: f64) -> f64 {
+    if a < GAMMA_LARGE_SHAPE {
+        libm::lgamma(a)
+    } else {
+        0.0
+    }
+}
+
+/// [`gamma_p`] with `lg = gamma_lg(a)` precomputed: the same value, bit for bit.
+pub fn gamma_p_lg(a: f64, x: f64, lg: f64) -> f64 {
     if !(a > 0.0) || x.is_nan() || a == f64::INFINITY {
         return f64::NAN;
     }
@@ -97,7 +113,7 @@ pub fn gamma_p(a: f64, x: f64) -> f64 {
         return normal_cdf(wilson_hilferty_w(a, x));
     }
     // log of x^a e^{-x} / Γ(a), the common prefactor.
-    let lpre = a * libm::log(x) - x - libm::lgamma(a);
+    let lpre = a * libm::log(x) - x - lg;
     if x < a + 1.0 {
         let mut ap = a;
         let mut term = 1.0 / a;
@@ -159,6 +175,13 @@ pub fn gamma_p(a: f64, x: f64) -> f64 {
 /// consistent with [`gamma_p`]. Unlike the bare Wilson–Hilferty formula it is
 /// never negative, whatever the shape.
 pub fn gamma_quantile(a: f64, p: f64) -> f64 {
+    gamma_quantile_with(a, p, normal_quantile(p), gamma_lg(a))
+}
+
+/// [`gamma_quantile`] with `z = normal_quantile(p)` and `lg = gamma_lg(a)`
+/// precomputed (a sampler's levels are constant, and its shape is shared
+/// with the CDF evaluation of the same step): the same value, bit for bit.
+pub fn gamma_quantile_with(a: f64, p: f64, z: f64, lg: f64) -> f64 {
     if !(a > 0.0) || a == f64::INFINITY || !(0.0..=1.0).contains(&p) {
         return f64::NAN;
     }
@@ -168,7 +191,6 @@ pub fn gamma_quantile(a: f64, p: f64) -> f64 {
     if p == 1.0 {
         return f64::INFINITY;
     }
-    let z = normal_quantile(p);
     let t = 1.0 - 1.0 / (9.0 * a) + z / (3.0 * libm::sqrt(a));
     if a >= GAMMA_LARGE_SHAPE {
         return if t > 0.0 { a * t * t * t } else { 0.0 };
@@ -177,14 +199,13 @@ pub fn gamma_quantile(a: f64, p: f64) -> f64 {
     // law P(a, x) ≈ x^a / Γ(a + 1).
     let mut y = if t > 0.0 { libm::log(a * t * t * t) } else { (libm::log(p) + libm::lgamma(a + 1.0)) / a };
     let (mut lo, mut hi) = (f64::NEG_INFINITY, f64::INFINITY);
-    let lg = libm::lgamma(a);
     for _ in 0..200 {
         let x = libm::exp(y);
         if x == 0.0 {
             // Below the smallest double: the quantile underflows.
             return 0.0;
         }
-        let f = gamma_p(a, x) - p;
+        let f = gamma_p_lg(a, x, lg) - p;
         if f < 0.0 {
             lo = y;
         } else {

@@ -107,11 +107,14 @@ impl Kind {
     /// * MCLMC: per position stage a reduction (r u, g), a fused kick +
     ///   drift (r u, g, x; w u, x) and the gradient = 9; the last reduction
     ///   and kick (+ refresh) (r u, g; w u) = 5. `9m + 5`: VV 14, McLachlan 23.
-    /// * SMILE: the same passes (the gradient check is fused into the
-    ///   reduction and writes only if it must clean): `9m + 5` = 23.
-    /// * pSMILE: + the diagonal read by every reduction and kick (2m + 2),
-    ///   + the noise-EMA pass (r g, ḡ, σ; w ḡ, σ) and the preconditioner
-    ///   pass (r σ; w s): `9m + 5 + 2m + 2 + 7` = 36.
+    /// * SMILE: the same passes (the reductions check the gradient through
+    ///   its `‖g‖²`; only a gradient that needs cleaning costs a pass
+    ///   more, never here): `9m + 5` = 23.
+    /// * pSMILE: + the diagonal read by every kick and by the reductions
+    ///   after an evaluation (2m + 1), + the noise-EMA pass (r g, ḡ, σ;
+    ///   w ḡ, σ) and the preconditioner pass, which also makes the next
+    ///   step's first reduction (r σ, u, g; w s), so that one (r u, g) is
+    ///   gone: `9m + 5 + 2m + 1 + 5 + 4 − 2` = 35.
     /// * SGLD: gradient 2 + update (r x, g; w x') 3 = 5.
     /// * pSGLD: gradient 2 + update (r x, g, V; w V', x') 5 = 7.
     /// * SGHMC: gradient 2 + update (r x, p, g; w p, x') 5 = 7.
@@ -121,7 +124,7 @@ impl Kind {
         match self {
             Kind::Mclmc { integ, .. } => 9.0 * integ.grads_per_step() as f64 + 5.0,
             Kind::Smile => 23.0,
-            Kind::Psmile => 36.0,
+            Kind::Psmile => 35.0,
             Kind::Sgld => 5.0,
             Kind::Psgld | Kind::Sghmc | Kind::Fsgld => 7.0,
         }

@@ -47,13 +47,23 @@
 //! Per step, with `m` gradient evaluations and no preconditioning (d-vectors
 //! streamed; the caller's gradient counted as a read of x and a write of g):
 //! the first update's reduction (r u, g) and kick + drift (r u, g, x; w u, x);
-//! per evaluation the gradient (r x; w g), the gradient check fused into the
-//! next reduction (r u, g; it writes g back only where it cleaned a value)
-//! and the kick + drift (5), or for the last one the kick alone (r u, g;
-//! w u). Total `9m + 5` = 23 for McLachlan, the same as MCLMC without a
-//! refresh. pSMILE adds the diagonal to every reduction and kick (`2m + 2`),
-//! the noise-average pass (r g, ḡ, σ_g; w ḡ, σ_g) and the preconditioner
-//! pass (r σ_g; w s): 36 for McLachlan.
+//! per evaluation the gradient (r x; w g), the next reduction (r u, g) and
+//! the kick + drift (5), or for the last one the kick alone (r u, g; w u).
+//! Total `9m + 5` = 23 for McLachlan, the same as MCLMC without a refresh.
+//! The reductions leave out `‖u‖²` (the state's `uu`, which the momentum
+//! passes keep bitwise equal to what a reduction would sum) and check the
+//! caller's gradient through its `‖g‖²` alone ([`sum_sq_within_clip`]);
+//! a gradient with an entry non-finite or beyond (or within rounding of)
+//! the clip takes one more pass, the cleaning reduction ([`sanitize_reduce`]:
+//! r u, g; w g where it cleans). Reference pSMILE, which stores `s⊙g`,
+//! always takes the cleaning reduction instead.
+//!
+//! Corrected pSMILE adds the diagonal to every kick and to the reductions
+//! after an evaluation (`2m + 1`), the noise-average pass (r g, ḡ, σ_g;
+//! w ḡ, σ_g) and the preconditioner pass, which also makes the next step's
+//! first reduction (r σ_g, u, g; w s) so that reduction is skipped:
+//! `11m + 13` = 35 for McLachlan. (The preconditioner cannot join the noise
+//! pass: `s` needs the RMS over all of the new `σ_g`.)
 //!
 //! # Memory
 //!
@@ -71,9 +81,9 @@ use crate::error::Error;
 use crate::real::Real;
 use crate::rng::Rng;
 use crate::samplers::request::{Divergence, LogDensity, Request, RequestKind, StepInfo};
-use crate::simd::{esh_reduce, norm_sq, sanitize_reduce, Diag, Drift, Identity};
-use crate::tune::gamma_quantile::{Decision, GammaTuner, GammaTunerConfig, DECIDE_FROM};
-use crate::tune::noise_precond::{precond_from_spread, update_noise_ema};
+use crate::simd::{esh_reduce, norm_sq, reduce_ug_gg, sanitize_reduce, sum_sq_within_clip, Diag, Drift, EshSums, Identity, UgGg};
+use crate::tune::gamma_quantile::{Decision, GammaTuner, GammaTunerConfig, TunerLevels, DECIDE_FROM};
+use crate::tune::noise_precond::{precond_from_spread_reduce, update_noise_ema};
 
 /// Which behaviour to follow where the reference code has quirks (see the module docs).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
@@ -400,6 +410,15 @@ impl<T: Real> SmileState<T> {
 pub struct Smile<'a, T: Real> {
     st: SmileState<T>,
     ws: &'a mut [T],
+    // Derived values kept between steps but not part of the checkpoint:
+    // both are recomputed, to the same bits, by a chain rebuilt with
+    // `from_parts` (which starts without them).
+    /// The tuner's per-configuration constants (built on first use).
+    levels: Option<TunerLevels>,
+    /// The next step's first reduction (`u·g̃`, `‖g̃‖²`), when pSMILE's
+    /// preconditioner pass already made it; taken by `begin_step`, dropped
+    /// by anything that changes `u` or the stored gradient.
+    next_sums: Option<UgGg<T>>,
 }
 
 /// The workspace's vectors with the double buffers resolved.
@@ -452,8 +471,21 @@ struct Sub<T> {
     form: KineticForm,
 }
 
+/// What the first reduction of a step can skip.
+#[derive(Clone, Copy)]
+enum Known<T> {
+    /// Nothing: `u` was just refreshed (its squared norm was summed in
+    /// another order than the reduction's): the full reduction, as before.
+    Nothing,
+    /// `‖u‖²` (the tracked `uu`).
+    Uu(T),
+    /// Everything: `uu` and the sums the preconditioner pass made.
+    All(T, UgGg<T>),
+}
+
 /// First update of a step: momentum with the stored gradient, then the
 /// position from `x_src` into `x`.
+#[allow(clippy::too_many_arguments)]
 fn begin_impl<T: Real, DK: Diag<T>, DD: Diag<T>>(
     u: &mut [T],
     g: &[T],
@@ -462,14 +494,29 @@ fn begin_impl<T: Real, DK: Diag<T>, DD: Diag<T>>(
     sk: DK,
     sd: DD,
     c: Sub<T>,
+    known: Known<T>,
 ) -> Result<EshOut<T>, NonFinite> {
-    let r = esh_reduce(u, g, sk);
+    let r = match known {
+        Known::Nothing => esh_reduce(u, g, sk),
+        Known::Uu(uu) => {
+            let (r, _) = reduce_ug_gg(u, g, sk);
+            EshSums { uu, ug: r.ug, gg: r.gg }
+        }
+        Known::All(uu, r) => EshSums { uu, ug: r.ug, gg: r.gg },
+    };
     esh_update_split(u, g, r, sk, c.t, c.dm1, c.form, Some(Drift { x_src: Some(x_src), x, h: c.h }), sd)
 }
 
 /// A later update: clean (and, for `StoreScaled`, scale) the caller's
 /// gradient in the reduction pass, momentum update, and the in-place
-/// position update unless it is the step's last.
+/// position update unless it is the step's last. `uu` is the tracked `‖u‖²`.
+///
+/// When the gradient is stored as given (`ss` the identity), the reduction
+/// skips `‖u‖²` and the per-register clip test: its `‖g‖²` proves every
+/// entry within the clip in the usual case ([`sum_sq_within_clip`]), and
+/// only otherwise (an entry NaN, infinite, beyond or near the clip) does
+/// the cleaning reduction run over the untouched gradient, exactly as it
+/// would have alone. The sums are the same bits either way.
 #[allow(clippy::too_many_arguments)]
 fn stage_impl<T: Real, DS: Diag<T>, DK: Diag<T>, DD: Diag<T>>(
     u: &mut [T],
@@ -482,10 +529,20 @@ fn stage_impl<T: Real, DS: Diag<T>, DK: Diag<T>, DD: Diag<T>>(
     last: bool,
     clip: T,
     zero_nan: bool,
+    uu: T,
 ) -> (Result<EshOut<T>, NonFinite>, u64) {
-    let z = sanitize_reduce(u, g, ss, sk, clip, zero_nan);
+    let fast = if DS::IDENTITY {
+        let (r, g2) = reduce_ug_gg(u, g, sk);
+        sum_sq_within_clip(g2, clip, g.len().min(u.len())).then_some((EshSums { uu, ug: r.ug, gg: r.gg }, 0))
+    } else {
+        None
+    };
+    let (sums, flagged) = fast.unwrap_or_else(|| {
+        let z = sanitize_reduce(u, g, ss, sk, clip, zero_nan);
+        (z.sums, z.flagged)
+    });
     let drift = if last { None } else { Some(Drift { x_src: None, x, h: c.h }) };
-    (esh_update_split(u, g, z.sums, sk, c.t, c.dm1, c.form, drift, sd), z.flagged)
+    (esh_update_split(u, g, sums, sk, c.t, c.dm1, c.form, drift, sd), flagged)
 }
 
 impl<'a, T: Real> Smile<'a, T> {
@@ -552,14 +609,14 @@ impl<'a, T: Real> Smile<'a, T> {
         workspace[d..5 * d].fill(T::ZERO);
         // s = 1, σ_g = 1, ḡ = 1: the reference's initial preconditioner state.
         workspace[5 * d..].fill(T::ONE);
-        Ok(Smile { st, ws: workspace })
+        Ok(Smile { st, ws: workspace, levels: None, next_sums: None })
     }
 
     /// Rebuilds a chain from a checkpoint: a state and a workspace holding
     /// the values they had together. Errors: `BufferLength`, `InvalidState`.
     pub fn from_parts(state: SmileState<T>, workspace: &'a mut [T]) -> Result<Self, Error> {
         state.validate(workspace.len())?;
-        Ok(Smile { st: state, ws: workspace })
+        Ok(Smile { st: state, ws: workspace, levels: None, next_sums: None })
     }
 
     /// The scalar state (copy it, together with the workspace, to checkpoint).
@@ -671,6 +728,13 @@ impl<'a, T: Real> Smile<'a, T> {
         if cfg.mode as u32 != self.st.mode || cfg.precondition as u32 != self.st.precond {
             return Err(Error::InvalidSetting);
         }
+        // With a finite L the last step ended with a refresh, whose `uu` is
+        // summed in another order than the reductions'; the next step only
+        // recomputes it if it refreshes again, so do it here when L becomes ∞.
+        if self.st.decoherence_length != T::INFINITY && cfg.decoherence_length == T::INFINITY {
+            let d = self.d();
+            self.st.uu = norm_sq(&self.ws[4 * d..5 * d]);
+        }
         self.st.set_config(&cfg);
         Ok(())
     }
@@ -698,6 +762,7 @@ impl<'a, T: Real> Smile<'a, T> {
         if !x.iter().all(|v| v.is_finite()) {
             return Err(Error::InvalidValue);
         }
+        self.next_sums = None;
         let st = &mut self.st;
         let p = split(self.ws, d, st.xcur, st.gcur);
         p.x_cur.copy_from_slice(x);
@@ -723,6 +788,7 @@ impl<'a, T: Real> Smile<'a, T> {
         }
         self.ws[4 * d..5 * d].copy_from_slice(u);
         self.st.uu = uu;
+        self.next_sums = None;
         Ok(())
     }
 
@@ -765,26 +831,37 @@ impl<'a, T: Real> Smile<'a, T> {
         Request { x: p.x_new, grad: p.g_new, kind: RequestKind::Stage, step, stage }
     }
 
-    fn refresh(&mut self) {
+    /// The optional partial refresh; whether it ran (it changes `u`).
+    fn refresh(&mut self) -> bool {
         let d = self.d();
         let half = self.st.step_size * T::from_f64(0.5);
         if let Some(nu) = refresh_scale(half, self.st.decoherence_length, d) {
             let st = &mut self.st;
             st.uu = partial_refresh(&mut self.ws[4 * d..5 * d], st.uu, nu, &mut st.rng);
+            self.next_sums = None;
+            true
+        } else {
+            false
         }
     }
 
     fn begin_step(&mut self) {
-        self.refresh();
+        // `st.uu` is bitwise the `‖u‖²` a reduction would sum (the momentum
+        // passes, `norm_sq` and resets keep it so), except after a refresh.
+        let known = match (self.refresh(), self.next_sums.take()) {
+            (true, _) => Known::Nothing,
+            (false, None) => Known::Uu(self.st.uu),
+            (false, Some(r)) => Known::All(self.st.uu, r),
+        };
         let c = self.sub(0);
         let diags = self.diags();
         let st = &mut self.st;
         let p = split(self.ws, st.dim as usize, st.xcur, st.gcur);
         let s = &*p.s;
         let r = match diags {
-            Diags::Plain => begin_impl(p.u, p.g_cur, p.x_cur, p.x_new, Identity, Identity, c),
-            Diags::StoreScaled => begin_impl(p.u, p.g_cur, p.x_cur, p.x_new, Identity, s, c),
-            Diags::KickScaled => begin_impl(p.u, p.g_cur, p.x_cur, p.x_new, s, s, c),
+            Diags::Plain => begin_impl(p.u, p.g_cur, p.x_cur, p.x_new, Identity, Identity, c, known),
+            Diags::StoreScaled => begin_impl(p.u, p.g_cur, p.x_cur, p.x_new, Identity, s, c, known),
+            Diags::KickScaled => begin_impl(p.u, p.g_cur, p.x_cur, p.x_new, s, s, c, known),
         };
         // The stored gradient was cleaned when stored, but the refresh can
         // still overflow the momentum (ε/L huge): then the NaN makes the step
@@ -825,13 +902,13 @@ impl<'a, T: Real> Smile<'a, T> {
         let c = self.sub(k as usize);
         let diags = self.diags();
         let st = &mut self.st;
-        let (clip, zn) = (st.grad_clip, st.zero_nan == 1);
+        let (clip, zn, uu) = (st.grad_clip, st.zero_nan == 1, st.uu);
         let p = split(self.ws, st.dim as usize, st.xcur, st.gcur);
         let s = &*p.s;
         let (r, flagged) = match diags {
-            Diags::Plain => stage_impl(p.u, p.g_new, p.x_new, Identity, Identity, Identity, c, last, clip, zn),
-            Diags::StoreScaled => stage_impl(p.u, p.g_new, p.x_new, s, Identity, s, c, last, clip, zn),
-            Diags::KickScaled => stage_impl(p.u, p.g_new, p.x_new, Identity, s, s, c, last, clip, zn),
+            Diags::Plain => stage_impl(p.u, p.g_new, p.x_new, Identity, Identity, Identity, c, last, clip, zn, uu),
+            Diags::StoreScaled => stage_impl(p.u, p.g_new, p.x_new, s, Identity, s, c, last, clip, zn, uu),
+            Diags::KickScaled => stage_impl(p.u, p.g_new, p.x_new, Identity, s, s, c, last, clip, zn, uu),
         };
         st.step_flagged += flagged;
         st.flagged += flagged;
@@ -868,19 +945,24 @@ impl<'a, T: Real> Smile<'a, T> {
             adaption_strength: st.adaption_strength,
             smoothing_factor: st.smoothing_factor,
         };
-        let dec = st.tuner.decide(a, &tcfg, !reference);
+        let lv = match &mut self.levels {
+            Some(lv) if lv.matches(&tcfg) => lv,
+            slot => slot.insert(TunerLevels::new(&tcfg)),
+        };
+        let (dec, fit) = st.tuner.decide_with(a, &tcfg, !reference, lv);
         // Corrected: a reset step's A enters the averages capped at the reset
         // quantile, so a single huge outlier (e.g. a clipped 1e6 gradient)
         // cannot inflate m and s_E for the thousands of steps their decay takes.
-        let a_ema = if dec.reset && !reference {
-            let r = T::from_f64(st.tuner.exact_quantile(st.reset_prob.to_f64()));
-            if r < a {
-                r
-            } else {
-                a
+        let a_ema = match fit {
+            Some(fit) if dec.reset && !reference => {
+                let r = T::from_f64(lv.reset_quantile(fit));
+                if r < a {
+                    r
+                } else {
+                    a
+                }
             }
-        } else {
-            a
+            _ => a,
         };
         let eps_used = st.step_size;
         // A tuner that cannot decide anything (SMILE-naive) leaves ε alone,
@@ -916,7 +998,10 @@ impl<'a, T: Real> Smile<'a, T> {
             } else {
                 update_noise_ema(p.g_cur, Identity, p.gbar, p.sd, false)
             };
-            precond_from_spread(p.sd, sum, p.s);
+            // The new `s` needs the whole sum, so it takes a pass of its own;
+            // that pass also makes the next step's first reduction (u and
+            // the stored gradient no longer change), which then skips its own.
+            self.next_sums = Some(precond_from_spread_reduce(p.sd, sum, p.s, p.u, p.g_cur, !reference));
         }
         let divergence = if dec.reset { Divergence::EnergyError } else { Divergence::None };
         if !dec.reset {
@@ -1012,5 +1097,56 @@ mod tests {
         assert_eq!(info.grad_evals, 2);
         assert_eq!(info.energy_mean, info.abs_energy_change);
         assert_eq!(info.energy_std, 1e-6);
+    }
+
+    /// The reductions take `‖u‖²` from the state instead of summing it, which
+    /// is the same computation only if `uu` is bitwise what a reduction of
+    /// `u` sums whenever a momentum update reads it (after a refresh, with a
+    /// finite L, `begin_step` sums it again).
+    fn tracked_norm<T: Real>() {
+        let cfgs = [
+            SmileConfig::<T>::smile(T::from_f64(0.3)),
+            SmileConfig::psmile(T::from_f64(0.3)),
+            SmileConfig::smile(T::from_f64(0.3)).reference(),
+            SmileConfig::psmile(T::from_f64(0.3)).reference(),
+            SmileConfig { integrator: Integrator::Yoshida, grad_clip: T::from_f64(3.0), ..SmileConfig::psmile(T::from_f64(0.5)) },
+        ];
+        for cfg in cfgs {
+            for d in [2usize, 5, 9, 16, 37] {
+                let x0: vec::Vec<T> = (0..d).map(|i| T::from_f64(1.0 + 0.1 * i as f64)).collect();
+                let mut ws = vec![T::ZERO; Smile::<T>::workspace_len(d)];
+                let mut c = Smile::new(cfg, &x0, &mut ws, 1, 0).unwrap();
+                let check = |c: &Smile<'_, T>, when: &str| {
+                    let u = &c.ws[4 * d..5 * d];
+                    assert_eq!(c.st.uu.to_f64().to_bits(), norm_sq(u).to_f64().to_bits(), "{when}: d={d} {cfg:?}");
+                };
+                for step in 0..300u64 {
+                    loop {
+                        let r = c.ask();
+                        let mut lp = 0.0;
+                        for i in 0..d {
+                            let x = r.x[i].to_f64();
+                            // Mini-batch noise, and now and then an entry beyond the clip.
+                            let b = (((step * 31 + i as u64 * 17) % 23) as f64 - 11.0) * 0.1;
+                            let b = if (step + i as u64) % 41 == 0 { 50.0 } else { b };
+                            r.grad[i] = T::from_f64(-x + b);
+                            lp += -0.5 * x * x + b * x;
+                        }
+                        check(&c, "ask");
+                        let done = matches!(c.tell(T::from_f64(lp)).unwrap(), SmileProgress::Step(_));
+                        check(&c, "tell");
+                        if done {
+                            break;
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn tracked_momentum_norm_is_what_a_reduction_sums() {
+        tracked_norm::<f32>();
+        tracked_norm::<f64>();
     }
 }

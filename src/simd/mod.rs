@@ -13,6 +13,8 @@
 
 mod diag;
 mod kernels;
+mod sgmc;
 
 pub use diag::{Diag, Identity};
 pub use kernels::*;
+pub use sgmc::*;

@@ -21,7 +21,7 @@
 
 use crate::error::Error;
 use crate::real::Real;
-use crate::special::{gamma_p, gamma_quantile, normal_quantile};
+use crate::special::{gamma_lg, gamma_p_lg, gamma_quantile, gamma_quantile_with, normal_quantile};
 
 /// Regulariser added to the variance in the moment match (reference value).
 const VAR_EPS: f64 = 1e-6;
@@ -90,6 +90,74 @@ impl<T: Real> GammaTunerConfig<T> {
     }
 }
 
+/// The per-configuration constants of the decisions, so that a sampler pays
+/// for them once instead of every step: the three probability levels and
+/// their standard-normal quantiles `z_p = Φ⁻¹(p)` (used by the
+/// Wilson–Hilferty thresholds and as the start of the exact quantile),
+/// plus a one-entry memo of the exact reset quantile `Q_ρ(k)` (the shape
+/// repeats exactly while the averages sit at their clips, as in a run of
+/// resets). Everything is a function of the settings (and of `k`), so a
+/// sampler keeps it outside its checkpointed state: a rebuilt chain
+/// recomputes the same bits.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct TunerLevels {
+    /// The settings these levels belong to, as `f64` (`ρ`, `a`).
+    key: (f64, f64),
+    rho: f64,
+    upper: f64,
+    lower: f64,
+    /// `z` of `ρ`, `1 − 2a/3`, `a/3`; computed on first use (the exact
+    /// rule needs only `z_ρ`, and only on a reset).
+    z: Option<[f64; 3]>,
+    /// `(k, Q_ρ(k))` of the last exact reset quantile; `k` is NaN when empty.
+    memo: (f64, f64),
+}
+
+impl TunerLevels {
+    /// The levels of `cfg` (cheap: no transcendental until one is needed).
+    pub fn new<T: Real>(cfg: &GammaTunerConfig<T>) -> Self {
+        let rho = cfg.reset_prob.to_f64();
+        let ap = cfg.adaption_prob.to_f64();
+        // The reference's spelling of the two tail levels.
+        TunerLevels { key: (rho, ap), rho, upper: 1.0 - 2.0 * ap / 3.0, lower: ap / 3.0, z: None, memo: (f64::NAN, 0.0) }
+    }
+
+    /// Whether these are the levels of `cfg` (settings can change between steps).
+    pub fn matches<T: Real>(&self, cfg: &GammaTunerConfig<T>) -> bool {
+        self.key == (cfg.reset_prob.to_f64(), cfg.adaption_prob.to_f64())
+    }
+
+    fn z(&mut self) -> [f64; 3] {
+        *self.z.get_or_insert_with(|| [normal_quantile(self.rho), normal_quantile(self.upper), normal_quantile(self.lower)])
+    }
+
+    /// [`GammaTuner::exact_quantile`]`(ρ)` from the fit of a step's
+    /// [`GammaTuner::decide_with`] (the averages not yet updated): the same
+    /// value, bit for bit.
+    pub fn reset_quantile(&mut self, fit: Fit) -> f64 {
+        // Bitwise equality: the memo must return exactly what a fresh
+        // evaluation would (NaN never matches, so an empty memo misses).
+        let q = if self.memo.0 == fit.k {
+            self.memo.1
+        } else {
+            let z = self.z()[0];
+            let q = gamma_quantile_with(fit.k, self.rho, z, fit.lg);
+            self.memo = (fit.k, q);
+            q
+        };
+        fit.theta * q
+    }
+}
+
+/// The Gamma fit a decision used (shape `k`, scale `θ`, `ln Γ(k)` from
+/// [`gamma_lg`]), passed on to [`TunerLevels::reset_quantile`] in the same step.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Fit {
+    pub k: f64,
+    pub theta: f64,
+    pub lg: f64,
+}
+
 /// What the tuner concluded about one step's `A`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
 pub struct Decision {
@@ -149,9 +217,7 @@ impl<T: Real> GammaTuner<T> {
     /// moment-matched (regularised) Gamma; negative for small shapes.
     pub fn wilson_hilferty(&self, p: f64) -> f64 {
         let (k, theta) = self.gamma_params(true);
-        let z = normal_quantile(p);
-        let tmp = 1.0 - 1.0 / (9.0 * k) + z / (3.0 * libm::sqrt(k));
-        theta * (k * (tmp * tmp * tmp))
+        wh_quantile(k, theta, libm::sqrt(k), normal_quantile(p))
     }
 
     /// The exact quantile at probability `p` of the moment-matched
@@ -173,29 +239,39 @@ impl<T: Real> GammaTuner<T> {
     /// reset quantile, each reset shrinks ε, which shrinks `A` further, and
     /// the chain ends in a reset storm at ε = 1e-8 (`tests/smile_stats.rs`).
     pub fn decide(&self, a: T, cfg: &GammaTunerConfig<T>, exact: bool) -> Decision {
+        self.decide_with(a, cfg, exact, &mut TunerLevels::new(cfg)).0
+    }
+
+    /// [`decide`](Self::decide) with the configuration's constants in `lv`
+    /// (`TunerLevels::new(cfg)`, kept across steps): the same decision, bit
+    /// for bit, for one CDF evaluation (exact rule) or three polynomials
+    /// (reference rule) per step. Also returns the exact rule's fit, which
+    /// [`TunerLevels::reset_quantile`] reuses.
+    pub fn decide_with(&self, a: T, cfg: &GammaTunerConfig<T>, exact: bool, lv: &mut TunerLevels) -> (Decision, Option<Fit>) {
         let mut d = Decision { active: self.t >= DECIDE_FROM, ..Decision::default() };
         if !d.active || !cfg.decides() {
-            return d;
+            return (d, None);
         }
         let a = a.to_f64();
-        let rho = cfg.reset_prob.to_f64();
-        let ap = cfg.adaption_prob.to_f64();
-        // The reference's spelling of the two tail levels.
-        let upper = 1.0 - 2.0 * ap / 3.0;
-        let lower = ap / 3.0;
         if exact {
             let (k, theta) = self.gamma_params(false);
-            let f = gamma_p(k, a / theta);
-            d.reset = f > rho;
-            d.shrink = f > upper;
-            d.grow = f < lower;
+            let lg = gamma_lg(k);
+            let f = gamma_p_lg(k, a / theta, lg);
+            d.reset = f > lv.rho;
+            d.shrink = f > lv.upper;
+            d.grow = f < lv.lower;
+            (d, Some(Fit { k, theta, lg }))
         } else {
-            d.reset = a > self.wilson_hilferty(rho);
-            d.shrink = a > self.wilson_hilferty(upper);
-            d.grow = a < self.wilson_hilferty(lower);
+            let (k, theta) = self.gamma_params(true);
+            let sk = libm::sqrt(k);
+            let [zr, zu, zl] = lv.z();
+            d.reset = a > wh_quantile(k, theta, sk, zr);
+            d.shrink = a > wh_quantile(k, theta, sk, zu);
+            d.grow = a < wh_quantile(k, theta, sk, zl);
+            (d, None)
         }
-        d
     }
+
 
     /// The reference's moving-average update with this step's `a`, then `t += 1`.
     pub fn update(&mut self, a: T, smoothing: T) {
@@ -208,7 +284,7 @@ impl<T: Real> GammaTuner<T> {
         let dev = a - m;
         let v = self.std * self.std * keep * (one - smoothing) + smoothing * (dev * dev);
         // 0.5^n underflows to 0 long before n = 2000, in f32 and f64 alike.
-        let bc = if self.t < 5 || self.t - 4 > 2000 { one } else { one - T::from_f64(libm::pow(0.5, (self.t - 4) as f64)) };
+        let bc = if self.t < 5 || self.t - 4 > 2000 { one } else { one - T::from_f64(half_pow(self.t - 4)) };
         self.std = clip((v / bc).sqrt(), STD_MIN, STD_MAX);
         self.mean = m;
         self.t += 1;
@@ -232,9 +308,69 @@ impl<T: Real> GammaTuner<T> {
     }
 }
 
+/// The reference's Wilson–Hilferty quantile `θ·k·(1 − 1/(9k) + z/(3√k))³`
+/// (`sk = √k`), in its exact order of operations.
+#[inline]
+fn wh_quantile(k: f64, theta: f64, sk: f64, z: f64) -> f64 {
+    let tmp = 1.0 - 1.0 / (9.0 * k) + z / (3.0 * sk);
+    theta * (k * (tmp * tmp * tmp))
+}
+
+/// `0.5ⁿ`, exactly (what `libm::pow(0.5, n)` returns, for a fraction of its
+/// cost): built from its bits, subnormal below `2⁻¹⁰²²`, 0 below `2⁻¹⁰⁷⁴`.
+#[inline]
+fn half_pow(n: u64) -> f64 {
+    if n <= 1022 {
+        f64::from_bits((1023 - n) << 52)
+    } else if n <= 1074 {
+        f64::from_bits(1u64 << (1074 - n))
+    } else {
+        0.0
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn half_pow_is_libm_pow_bit_for_bit() {
+        for n in 0..2100u64 {
+            assert_eq!(half_pow(n).to_bits(), libm::pow(0.5, n as f64).to_bits(), "n = {n}");
+        }
+    }
+
+    #[test]
+    fn cached_levels_decide_as_the_plain_rule() {
+        // Shapes from tiny to large, A across every threshold, both rules,
+        // default and edge settings: decide_with and reset_quantile must
+        // reproduce decide and exact_quantile bit for bit, with the levels
+        // (and the memo) reused across calls as a sampler does.
+        let cfgs = [
+            GammaTunerConfig::<f64>::paper(),
+            GammaTunerConfig { reset_prob: 1.0, ..GammaTunerConfig::paper() },
+            GammaTunerConfig { adaption_prob: 0.0, ..GammaTunerConfig::paper() },
+            GammaTunerConfig { reset_prob: 0.5, adaption_prob: 0.9, ..GammaTunerConfig::paper() },
+        ];
+        for cfg in cfgs {
+            let mut lv = TunerLevels::new(&cfg);
+            assert!(lv.matches(&cfg) && !lv.matches(&GammaTunerConfig { reset_prob: 0.97, ..cfg }));
+            for (m, s) in [(1e-6, 1e-6), (1.0, 2f64.sqrt()), (2.0, 1.0), (3.0, 1e-3), (1e-3, 0.5), (5.0, 0.01), (1e-6, 1e-6)] {
+                let tu = at(m, s);
+                for f in [0.0, 1e-9, 1e-3, 0.1, 0.5, 0.9, 1.0, 1.5, 3.0, 10.0, 1e3] {
+                    let a = m * f;
+                    for exact in [false, true] {
+                        let (d, fit) = tu.decide_with(a, &cfg, exact, &mut lv);
+                        assert_eq!(d, tu.decide(a, &cfg, exact), "m={m} s={s} a={a} exact={exact}");
+                        if let Some(fit) = fit {
+                            let q = lv.reset_quantile(fit);
+                            assert_eq!(q.to_bits(), tu.exact_quantile(cfg.reset_prob).to_bits(), "m={m} s={s}");
+                        }
+                    }
+                }
+            }
+        }
+    }
 
     #[test]
     fn burn_in_rules_and_clips() {

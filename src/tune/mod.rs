@@ -5,4 +5,4 @@ pub mod mclmc;
 pub mod noise_precond;
 
 pub use mclmc::{AdaptPhase, MclmcAdaptConfig, MclmcAdaptState, MclmcAdapter};
-pub use gamma_quantile::{Decision, GammaTuner, GammaTunerConfig};
+pub use gamma_quantile::{Decision, Fit, GammaTuner, GammaTunerConfig, TunerLevels};

@@ -13,7 +13,7 @@
 //! and keeps a real running mean otherwise.
 
 use crate::real::Real;
-use crate::simd::Diag;
+use crate::simd::{noise_ema, precond_reduce, precond_scale, Diag, NoiseEma, UgGg};
 
 /// Weight of the newest gradient in both averages (hard-coded in the reference).
 pub const NOISE_RATE: f64 = 0.01;
@@ -34,38 +34,44 @@ fn clamp<T: Real>(v: T, lo: T, hi: T) -> T {
 /// (the raw gradient: `unscale` undoes a scaling applied when it was
 /// stored, or is the identity). With `mean_reset` the mean starts from 1 on
 /// every call (reference behaviour). Returns `Σ clip(σ_g)²` over the new
-/// values, which [`precond_from_spread`] needs. One pass; reads `g`,
-/// `unscale`, `mean`, `spread`, writes `mean` and `spread`.
+/// values, which [`precond_from_spread`] needs. One vectorised pass
+/// ([`noise_ema`]); reads `g`, `unscale`, `mean` (not with `mean_reset`),
+/// `spread`, writes `mean` and `spread`. The sum is accumulated in SIMD
+/// lanes, so it can differ in the last bits from a sequential sum.
 pub fn update_noise_ema<T: Real, D: Diag<T>>(g: &[T], unscale: D, mean: &mut [T], spread: &mut [T], mean_reset: bool) -> T {
-    let r = T::from_f64(NOISE_RATE);
-    let keep = T::ONE - r;
-    let (mlo, mhi) = (T::from_f64(-NOISE_MEAN_CLIP), T::from_f64(NOISE_MEAN_CLIP));
-    let (plo, phi) = (T::from_f64(PRECOND_MIN), T::from_f64(PRECOND_MAX));
-    let floor = T::from_f64(NOISE_VAR_FLOOR);
-    let n = g.len().min(mean.len()).min(spread.len()).min(unscale.len());
-    let mut acc = T::ZERO;
-    for (i, ((gi, mi), si)) in g[..n].iter().zip(&mut mean[..n]).zip(&mut spread[..n]).enumerate() {
-        // SAFETY: i < n <= unscale.len().
-        let raw = *gi / unsafe { unscale.at(i) };
-        let prev = if mean_reset { T::ONE } else { *mi };
-        let m = clamp(prev * keep + raw * r, mlo, mhi);
-        let dev = raw - m;
-        let sd = (*si * *si * keep + dev * dev * r).max(floor).sqrt();
-        *mi = m;
-        *si = sd;
-        let p = clamp(sd, plo, phi);
-        acc += p * p;
-    }
-    acc
+    let c = NoiseEma {
+        rate: T::from_f64(NOISE_RATE),
+        mean_clip: T::from_f64(NOISE_MEAN_CLIP),
+        var_floor: T::from_f64(NOISE_VAR_FLOOR),
+        lo: T::from_f64(PRECOND_MIN),
+        hi: T::from_f64(PRECOND_MAX),
+    };
+    noise_ema(g, unscale, mean, spread, mean_reset, c)
+}
+
+fn rms<T: Real>(sum_sq: T, n: usize) -> T {
+    (sum_sq / T::from_usize(n.max(1))).sqrt()
 }
 
 /// `s = 1/P = RMS / clip(σ_g)`, with `sum_sq = Σ clip(σ_g)²` from
 /// [`update_noise_ema`] (or recomputed by the caller). One pass.
 pub fn precond_from_spread<T: Real>(spread: &[T], sum_sq: T, s: &mut [T]) {
     let (plo, phi) = (T::from_f64(PRECOND_MIN), T::from_f64(PRECOND_MAX));
-    let rms = (sum_sq / T::from_usize(spread.len().max(1))).sqrt();
-    for (si, sd) in s.iter_mut().zip(spread) {
-        *si = rms / clamp(*sd, plo, phi);
+    precond_scale(spread, rms(sum_sq, spread.len()), plo, phi, s);
+}
+
+/// [`precond_from_spread`] fused with the reduction of the next momentum
+/// update: also returns `u·(d⊙g)` and `‖d⊙g‖²` with `d` the new `s` if
+/// `kick_scaled`, else the identity (what [`crate::simd::esh_reduce`] would
+/// return over the stored values, bit for bit). One pass: reads σ_g, u, g;
+/// writes s — one read of `s` less than the two passes apart.
+pub fn precond_from_spread_reduce<T: Real>(spread: &[T], sum_sq: T, s: &mut [T], u: &[T], g: &[T], kick_scaled: bool) -> UgGg<T> {
+    let (plo, phi) = (T::from_f64(PRECOND_MIN), T::from_f64(PRECOND_MAX));
+    let r = rms(sum_sq, spread.len());
+    if kick_scaled {
+        precond_reduce::<T, true>(spread, r, plo, phi, s, u, g)
+    } else {
+        precond_reduce::<T, false>(spread, r, plo, phi, s, u, g)
     }
 }
 
