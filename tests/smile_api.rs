@@ -336,3 +336,73 @@ fn f32_chain_runs_and_tracks_f64() {
     }
     assert!(b.position().iter().all(|v| v.is_finite()));
 }
+
+/// Runs `steps` steps on a noisy Gaussian (gradient `−x + σξ`, ξ fresh per
+/// step, so `σ` large makes entries exceed a small clip now and then), either
+/// on one chain or on a chain rebuilt from its parts after every step, and
+/// returns the step infos and the final state bytes and workspace.
+fn traced<T: Real>(cfg: SmileConfig<T>, d: usize, sigma: f64, steps: usize, rebuild: bool) -> (Vec<smile::SmileStepInfo<T>>, Vec<u8>, Vec<T>) {
+    let mut ws = vec![T::ZERO; Smile::<T>::workspace_len(d)];
+    let x: Vec<T> = x0(d).iter().map(|&v| T::from_f64(v)).collect();
+    let (mut st, _) = Smile::new(cfg, &x, &mut ws, 3, 1).unwrap().into_parts();
+    let mut rng = Rng::new(17, 0);
+    let mut xi = vec![0.0f64; d];
+    let mut infos = Vec::new();
+    let mut chain = Smile::from_parts(st, &mut ws).unwrap();
+    for _ in 0..steps {
+        fill_normals(&mut rng, &mut xi);
+        let mut f = |x: &[T], g: &mut [T]| -> T {
+            let mut lp = 0.0;
+            for i in 0..x.len() {
+                let xv = x[i].to_f64();
+                g[i] = T::from_f64(-xv + sigma * xi[i]);
+                lp += -0.5 * xv * xv + sigma * xi[i] * xv;
+            }
+            T::from_f64(lp)
+        };
+        infos.push(chain.step_with(&mut f).unwrap());
+        if rebuild {
+            let (s, w) = chain.into_parts();
+            st = s;
+            chain = Smile::from_parts(st, w).unwrap();
+        }
+    }
+    let (st, w) = chain.into_parts();
+    (infos, bytes(&st), w.to_vec())
+}
+
+/// What a chain keeps between steps outside its checkpoint (the next step's
+/// first reduction made by the last kick or by pSMILE's preconditioner
+/// pass, the tuner's constants) must not change a bit: a chain rebuilt from
+/// its parts after every step (as the C API does on every call) recomputes
+/// all of it and must match a chain that kept it.
+#[test]
+fn derived_values_kept_between_steps_change_no_bit() {
+    fn check<T: Real>() {
+        let base = |c: SmileConfig<T>, clip: f64| SmileConfig { grad_clip: T::from_f64(clip), ..c };
+        let eps = T::from_f64(0.3);
+        let cfgs = [
+            base(SmileConfig::smile(eps), 1e6),
+            base(SmileConfig::smile(eps), 4.0),
+            base(SmileConfig::smile(eps).reference(), 4.0),
+            base(SmileConfig::naive(eps), 4.0),
+            base(SmileConfig::psmile(eps), 4.0),
+            base(SmileConfig::psmile(eps).reference(), 4.0),
+            SmileConfig { decoherence_length: T::from_f64(3.0), ..base(SmileConfig::smile(eps), 4.0) },
+            SmileConfig { integrator: Integrator::VelocityVerlet, ..base(SmileConfig::smile(eps), 4.0) },
+        ];
+        for cfg in cfgs {
+            for d in [2usize, 7, 33, 100] {
+                let a = traced(cfg, d, 1.5, 150, false);
+                let b = traced(cfg, d, 1.5, 150, true);
+                assert!(a.0 == b.0, "{} {cfg:?} d={d}: step infos differ", T::NAME);
+                assert!(a.1 == b.1, "{} {cfg:?} d={d}: states differ", T::NAME);
+                let same_ws = a.2.iter().zip(&b.2).all(|(p, q)| p.to_f64().to_bits() == q.to_f64().to_bits());
+                assert!(same_ws, "{} {cfg:?} d={d}: workspaces differ", T::NAME);
+                assert!(a.0.iter().any(|i| i.flagged_gradients > 0) || cfg.grad_clip > T::from_f64(100.0), "{cfg:?} d={d}: no clipped gradient exercised the cleaning pass");
+            }
+        }
+    }
+    check::<f64>();
+    check::<f32>();
+}

@@ -109,7 +109,8 @@ impl Kind {
     ///   and kick (+ refresh) (r u, g; w u) = 5. `9m + 5`: VV 14, McLachlan 23.
     /// * SMILE: the same passes (the reductions check the gradient through
     ///   its `‖g‖²`; only a gradient that needs cleaning costs a pass
-    ///   more, never here): `9m + 5` = 23.
+    ///   more, never here), except the first reduction, which the last kick
+    ///   of the previous step makes (no refresh here): `9m + 3` = 21.
     /// * pSMILE: + the diagonal read by every kick and by the reductions
     ///   after an evaluation (2m + 1), + the noise-EMA pass (r g, ḡ, σ;
     ///   w ḡ, σ) and the preconditioner pass, which also makes the next
@@ -123,7 +124,7 @@ impl Kind {
     pub fn vectors(self) -> f64 {
         match self {
             Kind::Mclmc { integ, .. } => 9.0 * integ.grads_per_step() as f64 + 5.0,
-            Kind::Smile => 23.0,
+            Kind::Smile => 21.0,
             Kind::Psmile => 35.0,
             Kind::Sgld => 5.0,
             Kind::Psgld | Kind::Sghmc | Kind::Fsgld => 7.0,

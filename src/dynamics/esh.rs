@@ -11,7 +11,7 @@
 
 use crate::real::Real;
 use crate::rng::{NormalBlocks, Rng};
-use crate::simd::{esh_kick, esh_kick_refresh, esh_kick_split, esh_reduce, Diag, Drift, EshSums, Kick, KickSums};
+use crate::simd::{esh_kick, esh_kick_next, esh_kick_refresh, esh_kick_split, esh_reduce, Diag, Drift, EshSums, Kick, KickSums};
 
 /// Which formula gives the kinetic-energy change `ΔK`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -83,6 +83,18 @@ pub fn esh_update_split<T: Real, DK: Diag<T>, DD: Diag<T>>(
     let p = plan(r, t, dm1)?;
     let sums = esh_kick_split(u, g, s_kick, p.kick, drift, s_drift);
     Ok(EshOut { dk: p.kinetic_change(sums, form, dm1), uu: sums.uu_new })
+}
+
+/// [`esh_update_split`] without a drift, for a step's last update when the
+/// next step's first update will use the same gradient: also returns
+/// `u'·(s⊙g)` summed bit-identically to [`esh_reduce`], which with
+/// `EshOut::uu` and `r.gg` is that update's whole reduction
+/// ([`esh_kick_next`]).
+#[allow(clippy::too_many_arguments)]
+pub fn esh_update_next<T: Real, D: Diag<T>>(u: &mut [T], g: &[T], r: EshSums<T>, s: D, t: T, dm1: T, form: KineticForm) -> Result<(EshOut<T>, T), NonFinite> {
+    let p = plan(r, t, dm1)?;
+    let sums = esh_kick_next(u, g, s, p.kick);
+    Ok((EshOut { dk: p.kinetic_change(sums, form, dm1), uu: sums.uu_new }, sums.ug_new))
 }
 
 /// [`esh_update`] (without a drift) followed by a partial refresh of the

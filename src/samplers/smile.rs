@@ -49,7 +49,10 @@
 //! the first update's reduction (r u, g) and kick + drift (r u, g, x; w u, x);
 //! per evaluation the gradient (r x; w g), the next reduction (r u, g) and
 //! the kick + drift (5), or for the last one the kick alone (r u, g; w u).
-//! Total `9m + 5` = 23 for McLachlan, the same as MCLMC without a refresh.
+//! Total `9m + 5` = 23 for McLachlan, the same as MCLMC without a refresh;
+//! `9m + 3` = 21 when the previous step's last kick also made this step's
+//! first reduction ([`esh_update_next`]: no preconditioner, no refresh in
+//! between, step accepted — the usual case), which is then skipped.
 //! The reductions leave out `‖u‖²` (the state's `uu`, which the momentum
 //! passes keep bitwise equal to what a reduction would sum) and check the
 //! caller's gradient through its `‖g‖²` alone ([`sum_sq_within_clip`]);
@@ -76,7 +79,7 @@
 //! checkpoint, and a resumed chain continues bit-identically.
 
 use crate::dynamics::esh::EshOut;
-use crate::dynamics::{esh_update_split, partial_refresh, refresh_scale, Integrator, KineticForm, NonFinite};
+use crate::dynamics::{esh_update_next, esh_update_split, partial_refresh, refresh_scale, Integrator, KineticForm, NonFinite};
 use crate::error::Error;
 use crate::real::Real;
 use crate::rng::Rng;
@@ -530,7 +533,8 @@ fn stage_impl<T: Real, DS: Diag<T>, DK: Diag<T>, DD: Diag<T>>(
     clip: T,
     zero_nan: bool,
     uu: T,
-) -> (Result<EshOut<T>, NonFinite>, u64) {
+    next: bool,
+) -> (Result<EshOut<T>, NonFinite>, u64, Option<UgGg<T>>) {
     let fast = if DS::IDENTITY {
         let (r, g2) = reduce_ug_gg(u, g, sk);
         sum_sq_within_clip(g2, clip, g.len().min(u.len())).then_some((EshSums { uu, ug: r.ug, gg: r.gg }, 0))
@@ -541,8 +545,16 @@ fn stage_impl<T: Real, DS: Diag<T>, DK: Diag<T>, DD: Diag<T>>(
         let z = sanitize_reduce(u, g, ss, sk, clip, zero_nan);
         (z.sums, z.flagged)
     });
+    if last && next {
+        // The kick also makes the next step's first reduction (same stored
+        // gradient, same diagonal), bit for bit.
+        return match esh_update_next(u, g, sums, sk, c.t, c.dm1, c.form) {
+            Ok((out, ug)) => (Ok(out), flagged, Some(UgGg { ug, gg: sums.gg })),
+            Err(e) => (Err(e), flagged, None),
+        };
+    }
     let drift = if last { None } else { Some(Drift { x_src: None, x, h: c.h }) };
-    (esh_update_split(u, g, sums, sk, c.t, c.dm1, c.form, drift, sd), flagged)
+    (esh_update_split(u, g, sums, sk, c.t, c.dm1, c.form, drift, sd), flagged, None)
 }
 
 impl<'a, T: Real> Smile<'a, T> {
@@ -905,10 +917,12 @@ impl<'a, T: Real> Smile<'a, T> {
         let (clip, zn, uu) = (st.grad_clip, st.zero_nan == 1, st.uu);
         let p = split(self.ws, st.dim as usize, st.xcur, st.gcur);
         let s = &*p.s;
-        let (r, flagged) = match diags {
-            Diags::Plain => stage_impl(p.u, p.g_new, p.x_new, Identity, Identity, Identity, c, last, clip, zn, uu),
-            Diags::StoreScaled => stage_impl(p.u, p.g_new, p.x_new, s, Identity, s, c, last, clip, zn, uu),
-            Diags::KickScaled => stage_impl(p.u, p.g_new, p.x_new, Identity, s, s, c, last, clip, zn, uu),
+        // Without preconditioning the last kick also makes the next step's
+        // first reduction (pSMILE's preconditioner pass makes it instead).
+        let (r, flagged, next) = match diags {
+            Diags::Plain => stage_impl(p.u, p.g_new, p.x_new, Identity, Identity, Identity, c, last, clip, zn, uu, true),
+            Diags::StoreScaled => stage_impl(p.u, p.g_new, p.x_new, s, Identity, s, c, last, clip, zn, uu, false),
+            Diags::KickScaled => stage_impl(p.u, p.g_new, p.x_new, Identity, s, s, c, last, clip, zn, uu, false),
         };
         st.step_flagged += flagged;
         st.flagged += flagged;
@@ -919,7 +933,7 @@ impl<'a, T: Real> Smile<'a, T> {
                 st.dk += out.dk;
                 st.uu = out.uu;
                 if last {
-                    Ok(SmileProgress::Step(self.finish_step()))
+                    Ok(SmileProgress::Step(self.finish_step(next)))
                 } else {
                     st.stage = k + 1;
                     Ok(SmileProgress::NeedEval)
@@ -929,7 +943,10 @@ impl<'a, T: Real> Smile<'a, T> {
         }
     }
 
-    fn finish_step(&mut self) -> SmileStepInfo<T> {
+    /// `next`: the next step's first reduction if the last kick made it
+    /// (kept only if the step is accepted: the stored gradient is then the
+    /// one it summed, and `u` is unchanged unless a refresh follows).
+    fn finish_step(&mut self, next: Option<UgGg<T>>) -> SmileStepInfo<T> {
         let st = &mut self.st;
         let reference = st.reference();
         let dk = st.dk;
@@ -990,6 +1007,7 @@ impl<'a, T: Real> Smile<'a, T> {
             st.gcur ^= 1;
             st.logp = st.logp_new;
             st.has_logp = 1;
+            self.next_sums = next;
         }
         if st.precond == 1 && (reference || !dec.reset) {
             let p = split(self.ws, d, st.xcur, st.gcur);

@@ -172,6 +172,9 @@ pub struct KickSums<T> {
     pub spm: T,
     /// `Σ u_i²` after the update (after the refresh, for the refreshing kernel).
     pub uu_new: T,
+    /// `Σ u_i (s⊙g)_i` after the update, summed exactly as [`esh_reduce`]
+    /// sums `u·(s⊙g)` (the same bits), by [`esh_kick_next`]; 0 otherwise.
+    pub ug_new: T,
 }
 
 /// Second pass of an ESH update, optionally fused with the following
@@ -191,7 +194,7 @@ pub fn esh_kick<T: Real, D: Diag<T>>(
     match drift {
         None => {
             // SAFETY: n bounds every slice; the x pointers are unused.
-            unsafe { kick_impl::<T, D, D, false>(n, u.as_mut_ptr(), g.as_ptr(), s, s, k, core::ptr::null(), core::ptr::null_mut(), T::ZERO) }
+            unsafe { kick_impl::<T, D, D, false, false>(n, u.as_mut_ptr(), g.as_ptr(), s, s, k, core::ptr::null(), core::ptr::null_mut(), T::ZERO) }
         }
         Some(Drift { x_src, x, h }) => {
             let mut n = min_len(n, x.len());
@@ -205,7 +208,7 @@ pub fn esh_kick<T: Real, D: Diag<T>>(
             // SAFETY: n bounds every slice; `src` either is a distinct slice
             // (shared borrow, so it cannot alias `x`) or is `x` itself, which
             // is read at index i before being written at index i.
-            unsafe { kick_impl::<T, D, D, true>(n, u.as_mut_ptr(), g.as_ptr(), s, s, k, src, x.as_mut_ptr(), h) }
+            unsafe { kick_impl::<T, D, D, true, false>(n, u.as_mut_ptr(), g.as_ptr(), s, s, k, src, x.as_mut_ptr(), h) }
         }
     }
 }
@@ -218,11 +221,25 @@ pub struct Drift<'a, T> {
     pub h: T,
 }
 
+/// [`esh_kick`] without a drift that also sums `u'·(s⊙g)` over the updated
+/// momentum into [`KickSums::ug_new`], in [`esh_reduce`]'s order: with
+/// `‖u'‖²` (`uu_new`, summed in the same order) and the `‖s⊙g‖²` of this
+/// update's reduction, that is the next update's reduction when it uses the
+/// same gradient (a step's first update reuses the last stage's), so that
+/// pass can be skipped without changing a bit. Traffic: that of `esh_kick`.
+pub fn esh_kick_next<T: Real, D: Diag<T>>(u: &mut [T], g: &[T], s: D, k: Kick<T>) -> KickSums<T> {
+    let n = min_len(min_len(u.len(), g.len()), s.len());
+    // SAFETY: n bounds every slice; the x pointers are unused.
+    unsafe { kick_impl::<T, D, D, false, true>(n, u.as_mut_ptr(), g.as_ptr(), s, s, k, core::ptr::null(), core::ptr::null_mut(), T::ZERO) }
+}
+
 /// `s` scales the gradient in the momentum update, `sd` the velocity in the
 /// position update (the same diagonal except for [`esh_kick_split`]).
+/// `NEXT` also sums `u'·(s⊙g)` like [`esh_reduce`] (same pairing of the
+/// accumulators, same scalar tail).
 #[inline(always)]
 #[allow(clippy::too_many_arguments)]
-unsafe fn kick_impl<T: Real, D: Diag<T>, DD: Diag<T>, const DRIFT: bool>(
+unsafe fn kick_impl<T: Real, D: Diag<T>, DD: Diag<T>, const DRIFT: bool, const NEXT: bool>(
     n: usize,
     u: *mut T,
     g: *const T,
@@ -238,7 +255,7 @@ unsafe fn kick_impl<T: Real, D: Diag<T>, DD: Diag<T>, const DRIFT: bool>(
     let c = KickLanes::<T>::new(k, h);
     let z = T::ZERO.splat();
     // Two sets of accumulators (see `esh_reduce`).
-    let (mut sp, mut uu) = ([z; 2], [z; 2]);
+    let (mut sp, mut uu, mut ug) = ([z; 2], [z; 2], [z; 2]);
     let mut i = 0;
     while i + 2 * l <= nv {
         let un = c.kick(u, g, s, i, &mut sp[0]);
@@ -251,6 +268,10 @@ unsafe fn kick_impl<T: Real, D: Diag<T>, DD: Diag<T>, const DRIFT: bool>(
             c.drift(sd, src, x, i, un);
             c.drift(sd, src, x, i + l, un2);
         }
+        if NEXT {
+            ug[0] = T::vfma(un, s.v(i) * T::vread(g.add(i)), ug[0]);
+            ug[1] = T::vfma(un2, s.v(i + l) * T::vread(g.add(i + l)), ug[1]);
+        }
         i += 2 * l;
     }
     if i < nv {
@@ -260,13 +281,22 @@ unsafe fn kick_impl<T: Real, D: Diag<T>, DD: Diag<T>, const DRIFT: bool>(
         if DRIFT {
             c.drift(sd, src, x, i, un);
         }
+        if NEXT {
+            ug[0] = T::vfma(un, s.v(i) * T::vread(g.add(i)), ug[0]);
+        }
     }
-    let mut r = KickSums { spm: T::vsum(sp[0] + sp[1]), uu_new: T::vsum(uu[0] + uu[1]) };
+    let mut r = KickSums { spm: T::vsum(sp[0] + sp[1]), uu_new: T::vsum(uu[0] + uu[1]), ug_new: T::ZERO };
+    if NEXT {
+        r.ug_new = T::vsum(ug[0] + ug[1]);
+    }
     for j in nv..n {
         let un = kick_one(k, u, g, s, j, &mut r.spm);
         r.uu_new += un * un;
         if DRIFT {
             *x.add(j) = *src.add(j) + h * sd.at(j) * un;
+        }
+        if NEXT {
+            r.ug_new += un * (s.at(j) * *g.add(j));
         }
     }
     r
@@ -365,7 +395,7 @@ pub fn esh_kick_refresh<T: Real, D: Diag<T>, F: FnMut() -> [T::V; 4]>(
             i += 4 * l;
         }
     }
-    let mut r = KickSums { spm: T::vsum(sp[0] + sp[1]), uu_new: T::vsum(uu[0] + uu[1]) };
+    let mut r = KickSums { spm: T::vsum(sp[0] + sp[1]), uu_new: T::vsum(uu[0] + uu[1]), ug_new: T::ZERO };
     if nb < n {
         let zs = block_values::<T>(noise());
         for (j, &zj) in (nb..n).zip(zs.iter()) {
@@ -442,7 +472,7 @@ pub fn esh_kick_split<T: Real, DK: Diag<T>, DD: Diag<T>>(
         None => {
             // SAFETY: n bounds every slice read; the x pointers are unused.
             unsafe {
-                kick_impl::<T, DK, DD, false>(n, u.as_mut_ptr(), g.as_ptr(), s_kick, s_drift, k, core::ptr::null(), core::ptr::null_mut(), T::ZERO)
+                kick_impl::<T, DK, DD, false, false>(n, u.as_mut_ptr(), g.as_ptr(), s_kick, s_drift, k, core::ptr::null(), core::ptr::null_mut(), T::ZERO)
             }
         }
         Some(Drift { x_src, x, h }) => {
@@ -455,7 +485,7 @@ pub fn esh_kick_split<T: Real, DK: Diag<T>, DD: Diag<T>>(
                 None => x.as_ptr(),
             };
             // SAFETY: as in `esh_kick`.
-            unsafe { kick_impl::<T, DK, DD, true>(n, u.as_mut_ptr(), g.as_ptr(), s_kick, s_drift, k, src, x.as_mut_ptr(), h) }
+            unsafe { kick_impl::<T, DK, DD, true, false>(n, u.as_mut_ptr(), g.as_ptr(), s_kick, s_drift, k, src, x.as_mut_ptr(), h) }
         }
     }
 }
