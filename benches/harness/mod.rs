@@ -10,6 +10,7 @@
 
 #![allow(dead_code)]
 
+use smile::tune::GammaTunerConfig;
 use smile::{
     Fsgld, FsgldConfig, Integrator, LogDensity, Mclmc, MclmcConfig, Psgld, PsgldConfig, Real, Sghmc, SghmcConfig, Sgld, SgldConfig, Smile, SmileConfig,
 };
@@ -164,6 +165,11 @@ impl Kind {
             }
             Kind::Smile | Kind::Psmile => {
                 let cfg = if self == Kind::Psmile { SmileConfig::psmile(T::from_f64(0.05) * sd) } else { SmileConfig::smile(T::from_f64(0.05) * sd) };
+                // No resets (the tuner still decides every step): a reset step
+                // skips work (pSMILE's noise and preconditioner passes, the
+                // next step's cached reduction), and at large d, where each
+                // timed batch is one step, the fastest batch would be a reset.
+                let cfg = SmileConfig { tuner: GammaTunerConfig { reset_prob: T::ONE, ..cfg.tuner }, ..cfg };
                 let mut c = Smile::new(cfg, &x0, ws, 1, 0).unwrap();
                 Box::new(move || {
                     black_box(c.step_with(&mut Gauss).unwrap());

@@ -299,26 +299,47 @@ unsafe fn kick_impl<T: Real, D: Diag<T>, DD: Diag<T>, const DRIFT: bool, const N
             r.ug_new += un * (s.at(j) * *g.add(j));
         }
     }
+    r.spm = scale_spm(r.spm, k.spm_factor().1);
     r
+}
+
+impl<T: Real> Kick<T> {
+    /// `(c, q)` with `iu u + pm·ie g̃ = q (u + c g̃)` wherever it matters:
+    /// `q = iu` (then `c = pm·ie/iu`), or `q = ie`, `c = pm` when `iu = 0`,
+    /// which happens only for `u = 0`, where the `u` term vanishes anyway.
+    /// The kick passes sum `(u + c g̃)²` (one FMA per element instead of a
+    /// multiply and an FMA) and scale the sum by `q²` at the end; the sum
+    /// stays elementwise, so nothing cancels when `u ≈ ∓e`.
+    #[inline(always)]
+    fn spm_factor(&self) -> (T, T) {
+        let q = if self.iu > T::ZERO { self.iu } else { self.ie };
+        (self.pm * self.ie / q, q)
+    }
+}
+
+/// `Σ (u + c g̃)²` scaled back by `q²` (as `(S q) q`: `S` is of order `1/q²`).
+#[inline(always)]
+fn scale_spm<T: Real>(s: T, q: T) -> T {
+    s * q * q
 }
 
 /// The coefficients of a kick (and drift) splatted into lanes once per pass.
 struct KickLanes<T: Real> {
     au: T::V,
     bg: T::V,
-    iu: T::V,
-    ie: T::V,
+    /// `c` of [`Kick::spm_factor`].
+    cs: T::V,
     h: T::V,
 }
 
 impl<T: Real> KickLanes<T> {
     #[inline(always)]
     fn new(k: Kick<T>, h: T) -> Self {
-        KickLanes { au: k.a_u.splat(), bg: k.b_g.splat(), iu: k.iu.splat(), ie: (k.ie * k.pm).splat(), h: h.splat() }
+        KickLanes { au: k.a_u.splat(), bg: k.b_g.splat(), cs: k.spm_factor().0.splat(), h: h.splat() }
     }
 
     /// The new `u[i..i+LANES] = a_u u + b_g s⊙g` (not stored), adding
-    /// `(iu u + pm·ie s⊙g)²` of the old `u` to `sp`.
+    /// `(u + c s⊙g)²` of the old `u` to `sp` ([`Kick::spm_factor`]).
     ///
     /// # Safety
     /// `i + LANES` within `u`, `g` and `s`.
@@ -327,7 +348,7 @@ impl<T: Real> KickLanes<T> {
         let uo = T::vread(u.add(i));
         let sg = s.v(i) * T::vread(g.add(i));
         let un = T::vfma(self.au, uo, self.bg * sg);
-        let p = T::vfma(self.iu, uo, self.ie * sg);
+        let p = T::vfma(self.cs, sg, uo);
         *sp = T::vfma(p, p, *sp);
         un
     }
@@ -352,7 +373,7 @@ unsafe fn kick_one<T: Real, D: Diag<T>>(k: Kick<T>, u: *mut T, g: *const T, s: D
     let sg = s.at(j) * *g.add(j);
     let un = k.a_u * uo + k.b_g * sg;
     *u.add(j) = un;
-    let p = k.iu * uo + k.pm * k.ie * sg;
+    let p = k.spm_factor().0 * sg + uo;
     *sp += p * p;
     un
 }
@@ -405,6 +426,7 @@ pub fn esh_kick_refresh<T: Real, D: Diag<T>, F: FnMut() -> [T::V; 4]>(
             r.uu_new += un * un;
         }
     }
+    r.spm = scale_spm(r.spm, k.spm_factor().1);
     r
 }
 
