@@ -290,7 +290,7 @@ unsafe fn kick_impl<T: Real, D: Diag<T>, DD: Diag<T>, const DRIFT: bool, const N
         r.ug_new = T::vsum(ug[0] + ug[1]);
     }
     for j in nv..n {
-        let un = kick_one(k, u, g, s, j, &mut r.spm);
+        let un = kick_one(k, c.c, u, g, s, j, &mut r.spm);
         r.uu_new += un * un;
         if DRIFT {
             *x.add(j) = *src.add(j) + h * sd.at(j) * un;
@@ -299,7 +299,7 @@ unsafe fn kick_impl<T: Real, D: Diag<T>, DD: Diag<T>, const DRIFT: bool, const N
             r.ug_new += un * (s.at(j) * *g.add(j));
         }
     }
-    r.spm = scale_spm(r.spm, k.spm_factor().1);
+    r.spm = scale_spm(r.spm, c.q);
     r
 }
 
@@ -323,19 +323,22 @@ fn scale_spm<T: Real>(s: T, q: T) -> T {
     s * q * q
 }
 
-/// The coefficients of a kick (and drift) splatted into lanes once per pass.
+/// The coefficients of a kick (and drift) splatted into lanes once per pass,
+/// and [`Kick::spm_factor`]'s `(c, q)` as scalars for the tail and the end.
 struct KickLanes<T: Real> {
     au: T::V,
     bg: T::V,
-    /// `c` of [`Kick::spm_factor`].
     cs: T::V,
     h: T::V,
+    c: T,
+    q: T,
 }
 
 impl<T: Real> KickLanes<T> {
     #[inline(always)]
     fn new(k: Kick<T>, h: T) -> Self {
-        KickLanes { au: k.a_u.splat(), bg: k.b_g.splat(), cs: k.spm_factor().0.splat(), h: h.splat() }
+        let (c, q) = k.spm_factor();
+        KickLanes { au: k.a_u.splat(), bg: k.b_g.splat(), cs: c.splat(), h: h.splat(), c, q }
     }
 
     /// The new `u[i..i+LANES] = a_u u + b_g s⊙g` (not stored), adding
@@ -363,17 +366,17 @@ impl<T: Real> KickLanes<T> {
     }
 }
 
-/// [`KickLanes::kick`] on one element.
+/// [`KickLanes::kick`] on one element (`c` of [`Kick::spm_factor`]).
 ///
 /// # Safety
 /// `j` within `u`, `g` and `s`.
 #[inline(always)]
-unsafe fn kick_one<T: Real, D: Diag<T>>(k: Kick<T>, u: *mut T, g: *const T, s: D, j: usize, sp: &mut T) -> T {
+unsafe fn kick_one<T: Real, D: Diag<T>>(k: Kick<T>, c: T, u: *mut T, g: *const T, s: D, j: usize, sp: &mut T) -> T {
     let uo = *u.add(j);
     let sg = s.at(j) * *g.add(j);
     let un = k.a_u * uo + k.b_g * sg;
     *u.add(j) = un;
-    let p = k.spm_factor().0 * sg + uo;
+    let p = c * sg + uo;
     *sp += p * p;
     un
 }
@@ -421,12 +424,12 @@ pub fn esh_kick_refresh<T: Real, D: Diag<T>, F: FnMut() -> [T::V; 4]>(
         let zs = block_values::<T>(noise());
         for (j, &zj) in (nb..n).zip(zs.iter()) {
             // SAFETY: j < n.
-            let un = unsafe { kick_one(k, pu, pg, s, j, &mut r.spm) } + nu * zj;
+            let un = unsafe { kick_one(k, c.c, pu, pg, s, j, &mut r.spm) } + nu * zj;
             u[j] = un;
             r.uu_new += un * un;
         }
     }
-    r.spm = scale_spm(r.spm, k.spm_factor().1);
+    r.spm = scale_spm(r.spm, c.q);
     r
 }
 
