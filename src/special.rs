@@ -72,6 +72,9 @@ pub fn normal_quantile(p: f64) -> f64 {
 pub const GAMMA_LARGE_SHAPE: f64 = 1e3;
 const GAMMA_EPS: f64 = 1e-16;
 const GAMMA_MAX_ITER: usize = 2000;
+/// [`gamma_p`] sums the series below `x = SERIES_UP_TO + SERIES_SLOPE·a`.
+const SERIES_UP_TO: f64 = 17.0;
+const SERIES_SLOPE: f64 = 1.3;
 
 /// The Wilson–Hilferty cube-root transform: Gamma(a) CDF at `x` ≈ Φ(w).
 fn wilson_hilferty_w(a: f64, x: f64) -> f64 {
@@ -80,7 +83,7 @@ fn wilson_hilferty_w(a: f64, x: f64) -> f64 {
 
 /// The regularised lower incomplete gamma function `P(a, x)`: the CDF at `x`
 /// of a Gamma distribution with shape `a > 0` and scale 1. Series for
-/// `x < a + 1`, Lentz continued fraction for `Q = 1 − P` otherwise, both to
+/// `x < max(a + 1, 17 + 1.3·min(a, 100))`, Lentz continued fraction for `Q = 1 − P` beyond, both to
 /// ~1e-15; Wilson–Hilferty for `a ≥ GAMMA_LARGE_SHAPE`. NaN if `a ≤ 0` or an
 /// argument is NaN; 0 for `x ≤ 0`.
 pub fn gamma_p(a: f64, x: f64) -> f64 {
@@ -114,57 +117,74 @@ pub fn gamma_p_lg(a: f64, x: f64, lg: f64) -> f64 {
     }
     // log of x^a e^{-x} / Γ(a), the common prefactor.
     let lpre = a * libm::log(x) - x - lg;
-    if x < a + 1.0 {
-        let mut ap = a;
-        let mut term = 1.0 / a;
-        let mut sum = term;
-        for _ in 0..GAMMA_MAX_ITER {
-            ap += 1.0;
-            term *= x / ap;
-            sum += term;
-            if term < sum * GAMMA_EPS {
-                break;
-            }
-        }
-        let p = sum * libm::exp(lpre);
+    // The textbook switch is `x < a + 1`, but just above it the continued
+    // fraction converges slowly (40–180 iterations of two dependent
+    // divisions for shapes below 1, up to 1.7 µs), while the series' terms
+    // need only independent divisions: it stays the cheaper of the two up to
+    // `x ≈ 17 + 1.3·a` (timed over shapes 1e-3…100; both agree to ~1e-15
+    // there, ~1e-13 at a = 100). The SMILE tuner's `A/θ` lands in that range
+    // on most steps. Large shapes keep the textbook switch.
+    if x < a + 1.0 || x < SERIES_UP_TO + SERIES_SLOPE * a.min(100.0) {
+        let p = lower_series(a, x) * libm::exp(lpre);
         if p > 1.0 {
             1.0
         } else {
             p
         }
     } else {
-        // Q(a, x) = e^{lpre} / (x + 1 − a − 1·(1−a)/(x + 3 − a − 2·(2−a)/(x + 5 − a − …)))
-        let tiny = 1e-300;
-        let mut b = x + 1.0 - a;
-        let mut c = 1.0 / tiny;
-        let mut d = 1.0 / b;
-        let mut h = d;
-        for i in 1..GAMMA_MAX_ITER {
-            let fi = i as f64;
-            let an = -fi * (fi - a);
-            b += 2.0;
-            d = an * d + b;
-            if libm::fabs(d) < tiny {
-                d = tiny;
-            }
-            c = b + an / c;
-            if libm::fabs(c) < tiny {
-                c = tiny;
-            }
-            d = 1.0 / d;
-            let del = d * c;
-            h *= del;
-            if libm::fabs(del - 1.0) < GAMMA_EPS {
-                break;
-            }
-        }
-        let q = libm::exp(lpre) * h;
+        let q = libm::exp(lpre) * upper_fraction(a, x);
         if q > 1.0 {
             0.0
         } else {
             1.0 - q
         }
     }
+}
+
+/// `Σₙ xⁿ / (a (a+1) ⋯ (a+n))`, so that `P(a, x) = e^{lpre} · sum`.
+fn lower_series(a: f64, x: f64) -> f64 {
+    let mut ap = a;
+    let mut term = 1.0 / a;
+    let mut sum = term;
+    for _ in 0..GAMMA_MAX_ITER {
+        ap += 1.0;
+        term *= x / ap;
+        sum += term;
+        if term < sum * GAMMA_EPS {
+            break;
+        }
+    }
+    sum
+}
+
+/// `1/(x + 1 − a − 1·(1−a)/(x + 3 − a − 2·(2−a)/(x + 5 − a − …)))` by
+/// modified Lentz, so that `Q(a, x) = 1 − P(a, x) = e^{lpre} · fraction`.
+fn upper_fraction(a: f64, x: f64) -> f64 {
+    let tiny = 1e-300;
+    let mut b = x + 1.0 - a;
+    let mut c = 1.0 / tiny;
+    let mut d = 1.0 / b;
+    let mut h = d;
+    for i in 1..GAMMA_MAX_ITER {
+        let fi = i as f64;
+        let an = -fi * (fi - a);
+        b += 2.0;
+        d = an * d + b;
+        if libm::fabs(d) < tiny {
+            d = tiny;
+        }
+        c = b + an / c;
+        if libm::fabs(c) < tiny {
+            c = tiny;
+        }
+        d = 1.0 / d;
+        let del = d * c;
+        h *= del;
+        if libm::fabs(del - 1.0) < GAMMA_EPS {
+            break;
+        }
+    }
+    h
 }
 
 /// The quantile of a Gamma distribution with shape `a > 0` and scale 1:
@@ -303,6 +323,26 @@ mod tests {
         assert_eq!(gamma_p(2.0, 0.0), 0.0);
         assert_eq!(gamma_p(2.0, f64::INFINITY), 1.0);
         assert!(gamma_p(0.0, 1.0).is_nan() && gamma_p(-1.0, 1.0).is_nan() && gamma_p(1.0, f64::NAN).is_nan());
+    }
+
+    #[test]
+    fn series_and_continued_fraction_agree_where_either_is_used() {
+        // Over the range where the series replaced the continued fraction
+        // (a + 1 ≤ x < 17 + 1.3·a) and a little beyond, for shapes without a
+        // closed form: P from the series and 1 − Q from the fraction agree.
+        for a in [1e-3, 0.02, 0.1, 0.3, 0.538, 0.9, 1.75, 3.3, 9.5, 31.0, 99.0] {
+            let lg = gamma_lg(a);
+            let top = 1.2 * (SERIES_UP_TO + SERIES_SLOPE * a);
+            let mut x = a + 1.0;
+            while x < top {
+                let lpre = a * libm::log(x) - x - lg;
+                let p = lower_series(a, x) * libm::exp(lpre);
+                let q = upper_fraction(a, x) * libm::exp(lpre);
+                let tol = if a < 10.0 { 1e-14 } else { 3e-13 };
+                assert!((p + q - 1.0).abs() < tol, "a={a} x={x}: P={p} Q={q}, P+Q-1={:e}", p + q - 1.0);
+                x += 0.37 * (1.0 + libm::sqrt(a));
+            }
+        }
     }
 
     #[test]

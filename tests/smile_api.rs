@@ -406,3 +406,26 @@ fn derived_values_kept_between_steps_change_no_bit() {
     check::<f64>();
     check::<f32>();
 }
+
+/// The tuner's bracket cache (built only in a chain that persists, after
+/// dozens of steps) must not change a decision: long runs of the exact rule,
+/// resets on and off, kept against rebuilt every step. Checked to fail when
+/// the cache's lower bounds are moved 5 % above the thresholds (finer errors
+/// are the unit tests' job: `tune::gamma_brackets`).
+#[test]
+fn tuner_cache_changes_no_bit_over_long_runs() {
+    fn check<T: Real>() {
+        let eps = T::from_f64(0.3);
+        let no_reset = |c: SmileConfig<T>| SmileConfig { tuner: GammaTunerConfig { reset_prob: T::ONE, ..c.tuner }, ..c };
+        for cfg in [SmileConfig::smile(eps), no_reset(SmileConfig::smile(eps)), SmileConfig::psmile(eps)] {
+            let a = traced(cfg, 33, 1.5, 4000, false);
+            let b = traced(cfg, 33, 1.5, 4000, true);
+            assert!(a.0 == b.0, "{} {cfg:?}: step infos differ", T::NAME);
+            assert!(a.1 == b.1 && a.2.iter().zip(&b.2).all(|(p, q)| p.to_f64().to_bits() == q.to_f64().to_bits()), "{} {cfg:?}: states differ", T::NAME);
+            let moves = a.0.iter().filter(|i| i.next_step_size != i.step_size).count();
+            assert!(moves > 200, "{} {cfg:?}: only {moves} step-size moves", T::NAME);
+        }
+    }
+    check::<f64>();
+    check::<f32>();
+}

@@ -22,6 +22,7 @@
 use crate::error::Error;
 use crate::real::Real;
 use crate::special::{gamma_lg, gamma_p_lg, gamma_quantile, gamma_quantile_with, normal_quantile};
+use crate::tune::gamma_brackets::GammaBrackets;
 
 /// Regulariser added to the variance in the moment match (reference value).
 const VAR_EPS: f64 = 1e-6;
@@ -93,24 +94,29 @@ impl<T: Real> GammaTunerConfig<T> {
 /// The per-configuration constants of the decisions, so that a sampler pays
 /// for them once instead of every step: the three probability levels and
 /// their standard-normal quantiles `z_p = Φ⁻¹(p)` (used by the
-/// Wilson–Hilferty thresholds and as the start of the exact quantile),
-/// plus a one-entry memo of the exact reset quantile `Q_ρ(k)` (the shape
-/// repeats exactly while the averages sit at their clips, as in a run of
-/// resets). Everything is a function of the settings (and of `k`), so a
-/// sampler keeps it outside its checkpointed state: a rebuilt chain
-/// recomputes the same bits.
+/// Wilson–Hilferty thresholds and as the start of the exact quantile), a
+/// one-entry memo of the exact reset quantile `Q_ρ(k)` (the shape repeats
+/// exactly while the averages sit at their clips, as in a run of resets),
+/// and a cache ([`GammaBrackets`]) that lets most steps of the exact rule skip
+/// the Gamma CDF. None of it changes a decision, so a sampler keeps
+/// it outside its checkpointed state: a rebuilt chain decides the same.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct TunerLevels {
     /// The settings these levels belong to, as `f64` (`ρ`, `a`).
     key: (f64, f64),
-    rho: f64,
-    upper: f64,
-    lower: f64,
-    /// `z` of `ρ`, `1 − 2a/3`, `a/3`; computed on first use (the exact
-    /// rule needs only `z_ρ`, and only on a reset).
+    /// `ρ`, `1 − 2a/3`, `a/3`: reset above the first, shrink above the
+    /// second, grow below the third.
+    p: [f64; 3],
+    /// Which levels can fire: `ρ < 1`, `1 − 2a/3 < 1`, `a/3 > 0` (the CDF
+    /// is never above 1 or below 0, so the others are constant `false`).
+    live: [bool; 3],
+    /// `z` of the three levels; computed on first use (the exact rule needs
+    /// only `z_ρ`, on a reset, until it builds a bracket).
     z: Option<[f64; 3]>,
     /// `(k, Q_ρ(k))` of the last exact reset quantile; `k` is NaN when empty.
     memo: (f64, f64),
+    /// Lets most steps of the exact rule skip the CDF.
+    brackets: GammaBrackets,
 }
 
 impl TunerLevels {
@@ -119,7 +125,15 @@ impl TunerLevels {
         let rho = cfg.reset_prob.to_f64();
         let ap = cfg.adaption_prob.to_f64();
         // The reference's spelling of the two tail levels.
-        TunerLevels { key: (rho, ap), rho, upper: 1.0 - 2.0 * ap / 3.0, lower: ap / 3.0, z: None, memo: (f64::NAN, 0.0) }
+        let p = [rho, 1.0 - 2.0 * ap / 3.0, ap / 3.0];
+        TunerLevels {
+            key: (rho, ap),
+            p,
+            live: [p[0] < 1.0, p[1] < 1.0, p[2] > 0.0],
+            z: None,
+            memo: (f64::NAN, 0.0),
+            brackets: GammaBrackets::new(),
+        }
     }
 
     /// Whether these are the levels of `cfg` (settings can change between steps).
@@ -128,7 +142,8 @@ impl TunerLevels {
     }
 
     fn z(&mut self) -> [f64; 3] {
-        *self.z.get_or_insert_with(|| [normal_quantile(self.rho), normal_quantile(self.upper), normal_quantile(self.lower)])
+        let p = self.p;
+        *self.z.get_or_insert_with(|| p.map(normal_quantile))
     }
 
     /// [`GammaTuner::exact_quantile`]`(ρ)` from the fit of a step's
@@ -141,21 +156,45 @@ impl TunerLevels {
             self.memo.1
         } else {
             let z = self.z()[0];
-            let q = gamma_quantile_with(fit.k, self.rho, z, fit.lg);
+            let q = gamma_quantile_with(fit.k, self.p[0], z, gamma_lg(fit.k));
             self.memo = (fit.k, q);
             q
         };
         fit.theta * q
     }
+
+    /// The exact rule's `[reset, shrink, grow]` for `y = A/θ` in the Gamma
+    /// of shape `k`: `F(y; k)` against the three levels, from the cache
+    /// when it settles all live levels, else from [`gamma_p_lg`].
+    #[inline]
+    fn place(&mut self, k: f64, y: f64) -> [bool; 3] {
+        let live = self.live;
+        if let Some(above) = self.brackets.lookup(k, y) {
+            // grow is `F < a/3`, the other side of its level (the cache
+            // never answers for `F` at the level itself).
+            return [live[0] && above[0], live[1] && above[1], live[2] && !above[2]];
+        }
+        self.place_exact(k, y)
+    }
+
+    /// [`place`](Self::place) without the cache (kept out of line: the
+    /// cached path is a few comparisons, this one a CDF evaluation).
+    #[inline(never)]
+    fn place_exact(&mut self, k: f64, y: f64) -> [bool; 3] {
+        let live = self.live;
+        let f = gamma_p_lg(k, y, gamma_lg(k));
+        let (p, zs) = (self.p, &mut self.z);
+        self.brackets.after_exact(k, p, || *zs.get_or_insert_with(|| p.map(normal_quantile)), live);
+        [live[0] && f > p[0], live[1] && f > p[1], live[2] && f < p[2]]
+    }
 }
 
-/// The Gamma fit a decision used (shape `k`, scale `θ`, `ln Γ(k)` from
-/// [`gamma_lg`]), passed on to [`TunerLevels::reset_quantile`] in the same step.
+/// The Gamma fit a decision used (shape `k`, scale `θ`), passed on to
+/// [`TunerLevels::reset_quantile`] in the same step.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct Fit {
     pub k: f64,
     pub theta: f64,
-    pub lg: f64,
 }
 
 /// What the tuner concluded about one step's `A`.
@@ -255,12 +294,8 @@ impl<T: Real> GammaTuner<T> {
         let a = a.to_f64();
         if exact {
             let (k, theta) = self.gamma_params(false);
-            let lg = gamma_lg(k);
-            let f = gamma_p_lg(k, a / theta, lg);
-            d.reset = f > lv.rho;
-            d.shrink = f > lv.upper;
-            d.grow = f < lv.lower;
-            (d, Some(Fit { k, theta, lg }))
+            [d.reset, d.shrink, d.grow] = lv.place(k, a / theta);
+            (d, Some(Fit { k, theta }))
         } else {
             let (k, theta) = self.gamma_params(true);
             let sk = libm::sqrt(k);
@@ -369,6 +404,42 @@ mod tests {
                     }
                 }
             }
+        }
+    }
+
+    #[test]
+    fn a_chain_with_the_cache_decides_as_one_without() {
+        // A tuner fed |ΔE| of a chain whose scale moves with its step size
+        // (|ΔE| ∝ ε² times a half-normal-like noise), levels kept across
+        // steps (so the bracket cache builds and answers) against fresh
+        // levels every step (exact CDF always): the same decisions, the same
+        // step sizes, and most decisions came from the cache.
+        let mut state = 11u64;
+        let mut unif = move || {
+            state = state.wrapping_add(0x9E37_79B9_7F4A_7C15);
+            let mut z = state;
+            z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+            z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+            ((z ^ (z >> 31)) >> 11) as f64 / (1u64 << 53) as f64
+        };
+        for cfg in [GammaTunerConfig::<f64>::paper(), GammaTunerConfig { reset_prob: 1.0, ..GammaTunerConfig::paper() }] {
+            let mut lv = TunerLevels::new(&cfg);
+            let mut tu = GammaTuner::<f64>::new();
+            let mut eps = 0.3;
+            let mut counts = [0u32; 3];
+            for _ in 0..100_000 {
+                let (u1, u2) = (unif().max(1e-300), unif());
+                let a = eps * eps * libm::fabs(libm::sqrt(-2.0 * libm::log(u1)) * libm::cos(core::f64::consts::TAU * u2));
+                let (d, _) = tu.decide_with(a, &cfg, true, &mut lv);
+                assert_eq!(d, tu.decide(a, &cfg, true), "a = {a}, tuner {tu:?}");
+                counts[0] += d.reset as u32;
+                counts[1] += d.shrink as u32;
+                counts[2] += d.grow as u32;
+                eps = GammaTuner::adapt(d, eps, cfg.adaption_strength);
+                tu.update(a, cfg.smoothing_factor);
+            }
+            assert!(counts[1] > 1000 && counts[2] > 1000 && (counts[0] > 100 || cfg.reset_prob == 1.0), "{counts:?}");
+            assert!(lv.brackets.balance() > 50_000, "cache balance {}", lv.brackets.balance());
         }
     }
 

@@ -1,5 +1,6 @@
 //! Tuners: algorithms that adapt a sampler's settings from its own output.
 
+pub mod gamma_brackets;
 pub mod gamma_quantile;
 pub mod mclmc;
 pub mod noise_precond;

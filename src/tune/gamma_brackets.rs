@@ -1,0 +1,332 @@
+//! A cache that lets most steps of SMILE's exact tuner rule skip the Gamma
+//! CDF without changing a single decision.
+//!
+//! The rule compares `F(y; k)`, the Gamma(k) CDF at `y = A/θ` as
+//! [`gamma_p_lg`] computes it, with up to three probability levels `p`.
+//! Shapes are grouped in fixed cells: every `k` whose `f64` bits agree above
+//! the lowest `CELL_SHIFT` bits, so 16 cells per octave, each 3–6 % wide,
+//! found with a shift instead of a logarithm. For a cell `[k_lo, k_hi)` and
+//! each level the cache stores two bounds on `y`:
+//!
+//! * `below`: `y < below` implies `F(y; k) < p` for every `k` in the cell;
+//! * `above`: `y > above` implies `F(y; k) > p`.
+//!
+//! A step whose `y` is outside `[below, above]` for every live level is
+//! decided by a few comparisons; the others (~1–3 % of steps at moderate
+//! shapes: the probability mass between the bounds) take the exact path.
+//! The shape drifts slowly (moving averages with weight β), so a chain
+//! revisits the same few cells and builds each once.
+//!
+//! Why a decision cannot change: the true CDF increases in `y` and decreases
+//! in `k` (Gamma(k + h) is Gamma(k) plus an independent Gamma(h)). A `below`
+//! is kept only if the *computed* `F(below; k_lo) < p − MARGIN`, so for
+//! `y < below` and `k ≥ k_lo`: computed `F(y; k) ≤ true F(y; k) + e ≤
+//! true F(below; k_lo) + e ≤ computed F(below; k_lo) + 2e < p − MARGIN + 2e
+//! < p`, as long as the absolute error `e` of [`gamma_p_lg`] is below
+//! `MARGIN / 2 = 5e-11`. It is ~1e-15 for small shapes and below 1e-12 up
+//! to `K_MAX` (series or continued fraction to 1e-16 relative, a prefactor
+//! `exp(k ln y − y − ln Γ(k))` whose argument is a few hundred at most; the
+//! two methods agree to 3e-13 at shape 99, `special::tests`).
+//! `above` is the mirror image at `k_hi`.
+//! `tests::cached_decisions_equal_the_exact_cdf` checks the whole argument
+//! on decisions placed next to the thresholds.
+//!
+//! Building a cell costs two Gamma quantiles per live level (~2 µs, about 40
+//! exact evaluations). A build is paid from credit that exact evaluations
+//! earn, so it never adds more than the exact path already costs; builds
+//! that did not pay for themselves raise the price. A sampler rebuilt every
+//! step (the C API) never builds a cell and runs exactly as without cache.
+
+use crate::special::{gamma_lg, gamma_p_lg, gamma_quantile_with};
+
+/// Cells: `k.to_bits() >> CELL_SHIFT` (4 mantissa bits kept: 16 per octave).
+const CELL_SHIFT: u32 = 52 - 4;
+/// Direct-mapped slots, indexed by the low bits of the cell number: half an
+/// octave of shapes at a time (a chain's shape spreads by ~±20 %), 448
+/// bytes. 16 slots answered no more decisions in the tests, and the table is
+/// copied whenever the sampler struct moves (the C API rebuilds it every
+/// call): 896 bytes cost ~15 ns per call there.
+const SLOTS: usize = 8;
+/// Probability margin of the bounds.
+const MARGIN: f64 = 1e-10;
+/// Shapes outside `[K_MIN, K_MAX]` always take the exact path (a shape of
+/// 100 means a relative spread of `|ΔE|` of 10 %).
+const K_MIN: f64 = 1e-3;
+const K_MAX: f64 = 100.0;
+/// Exact evaluations a build costs (about what it takes, measured).
+const BUILD_PRICE: u32 = 48;
+const MAX_PRICE_SHIFT: u32 = 8;
+
+#[derive(Clone, Copy, Debug, PartialEq)]
+struct Cell {
+    /// The cell number, `u32::MAX` when the slot is empty (cell numbers of
+    /// finite shapes are below 2¹⁶).
+    tag: u32,
+    below: [f64; 3],
+    above: [f64; 3],
+}
+
+const EMPTY: Cell = Cell { tag: u32::MAX, below: [0.0; 3], above: [0.0; 3] };
+
+/// See the module documentation. Plain data, cheap to create (no table
+/// until the first build).
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct GammaBrackets {
+    /// `None` until the first build, so that creating the cache (once per
+    /// step through the C API) writes a few words, not the table.
+    cells: Option<[Cell; SLOTS]>,
+    /// Exact evaluations earned and not yet spent on builds.
+    credit: u32,
+    /// Decisions made from the cache minus the price of the builds so far:
+    /// whether the cache has paid for itself.
+    balance: i64,
+    /// A build costs `BUILD_PRICE << price_shift` credits.
+    price_shift: u32,
+}
+
+impl Default for GammaBrackets {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl GammaBrackets {
+    pub fn new() -> Self {
+        GammaBrackets { cells: None, credit: 0, balance: 0, price_shift: 0 }
+    }
+
+    /// `Some(F(y; k) > p_i)` for each level `i` if the cache settles every
+    /// live one (dead levels read `false`), else `None`.
+    #[inline]
+    pub fn lookup(&mut self, k: f64, y: f64) -> Option<[bool; 3]> {
+        let tag = cell_of(k)?;
+        let c = &self.cells.as_ref()?[tag as usize % SLOTS];
+        // Dead levels are stored as `below = above = +∞`: always below.
+        let above = [y > c.above[0], y > c.above[1], y > c.above[2]];
+        let below = [y < c.below[0], y < c.below[1], y < c.below[2]];
+        if c.tag == tag && (above[0] | below[0]) & (above[1] | below[1]) & (above[2] | below[2]) {
+            self.balance = self.balance.saturating_add(1);
+            Some(above)
+        } else {
+            None
+        }
+    }
+
+    /// Decisions answered minus builds times their price (for tests).
+    #[cfg(test)]
+    pub(crate) fn balance(&self) -> i64 {
+        self.balance
+    }
+
+    /// Called after each exact evaluation at shape `k`: earns credit and
+    /// builds `k`'s cell when the credit covers it.
+    pub fn after_exact(&mut self, k: f64, p: [f64; 3], z: impl FnOnce() -> [f64; 3], live: [bool; 3]) {
+        self.credit = self.credit.saturating_add(1);
+        let price = BUILD_PRICE << self.price_shift;
+        if self.credit < price {
+            return;
+        }
+        let Some(tag) = cell_of(k) else { return };
+        let slot = tag as usize % SLOTS;
+        let cells = self.cells.get_or_insert([EMPTY; SLOTS]);
+        if cells[slot].tag == tag {
+            return; // y fell between the bounds: nothing to build.
+        }
+        self.credit -= price;
+        // While the hits so far have not paid for the builds so far, each
+        // build makes the next one twice as dear.
+        self.balance = self.balance.saturating_sub(BUILD_PRICE as i64);
+        self.price_shift = if self.balance < 0 { (self.price_shift + 1).min(MAX_PRICE_SHIFT) } else { 0 };
+        cells[slot] = build(tag, p, z(), live);
+    }
+}
+
+/// The cell number of shape `k`, if `k` is cached at all.
+#[inline]
+fn cell_of(k: f64) -> Option<u32> {
+    if (K_MIN..=K_MAX).contains(&k) {
+        Some((k.to_bits() >> CELL_SHIFT) as u32)
+    } else {
+        None
+    }
+}
+
+#[cold]
+#[inline(never)]
+fn build(tag: u32, p: [f64; 3], z: [f64; 3], live: [bool; 3]) -> Cell {
+    let lo = f64::from_bits((tag as u64) << CELL_SHIFT);
+    let hi = f64::from_bits((tag as u64 + 1) << CELL_SHIFT);
+    let (lg_lo, lg_hi) = (gamma_lg(lo), gamma_lg(hi));
+    let mut c = Cell { tag, below: [f64::NEG_INFINITY; 3], above: [f64::INFINITY; 3] };
+    for i in 0..3 {
+        if !live[i] {
+            c.below[i] = f64::INFINITY;
+            continue;
+        }
+        let q_lo = gamma_quantile_with(lo, p[i], z[i], lg_lo);
+        let q_hi = gamma_quantile_with(hi, p[i], z[i], lg_hi);
+        // Step away from the quantile until the computed CDF clears the
+        // margin (the first try nearly always does); failing that, the level
+        // is never settled from this cell.
+        for r in [1e-7, 1e-5, 1e-3] {
+            let y = q_lo * (1.0 - r);
+            if y.is_finite() && gamma_p_lg(lo, y, lg_lo) < p[i] - MARGIN {
+                c.below[i] = y;
+                break;
+            }
+        }
+        // The last candidate is for quantiles that underflow (tiny shapes,
+        // small levels): any positive `y` may already be above them.
+        for r in [1e-7, 1e-5, 1e-3, f64::INFINITY] {
+            let y = if r.is_finite() { q_hi * (1.0 + r) } else { f64::MIN_POSITIVE.max(2.0 * q_hi) };
+            if y.is_finite() && gamma_p_lg(hi, y, lg_hi) > p[i] + MARGIN {
+                c.above[i] = y;
+                break;
+            }
+        }
+    }
+    c
+}
+
+#[cfg(test)]
+mod tests {
+    extern crate std;
+    use super::*;
+    use crate::special::normal_quantile;
+    use std::vec::Vec;
+
+    #[test]
+    fn cells_tile_the_shapes() {
+        // Consecutive cell numbers are adjacent intervals, 3–6 % wide.
+        let mut k = K_MIN;
+        while k < K_MAX {
+            let t = cell_of(k).unwrap();
+            let lo = f64::from_bits((t as u64) << CELL_SHIFT);
+            let hi = f64::from_bits((t as u64 + 1) << CELL_SHIFT);
+            assert!(lo <= k && k < hi && hi / lo > 1.03 && hi / lo < 1.07, "k={k}: [{lo}, {hi})");
+            assert_eq!(cell_of(hi).unwrap(), t + 1);
+            k = hi;
+        }
+        assert_eq!(cell_of(K_MIN * 0.99), None);
+        assert_eq!(cell_of(K_MAX * 1.01), None);
+        assert_eq!(cell_of(f64::NAN), None);
+    }
+
+    /// The exact rule's comparison, as `GammaTuner::decide_with` makes it.
+    /// (`F > p` for dead levels: `F > 1` never holds, `F > 0` is not
+    /// asked: the cache answers `false`, the caller masks it.)
+    fn exact(k: f64, y: f64, p: [f64; 3], live: [bool; 3]) -> [bool; 3] {
+        let f = gamma_p_lg(k, y, gamma_lg(k));
+        [live[0] && f > p[0], live[1] && f > p[1], live[2] && f > p[2]]
+    }
+
+    #[test]
+    fn cached_decisions_equal_the_exact_cdf() {
+        // Shapes drifting across many cells and level sets including dead
+        // levels; y drawn both from the fitted Gamma's range and right at
+        // (relative distances 1e-15…1e-2 from) the exact thresholds of the
+        // current shape and of the edges of its cell, where a wrong bound
+        // would show. Every cached answer
+        // must equal the exact one, and the cache must answer most of the
+        // draws that are not placed at a threshold.
+        let mut state = 7u64;
+        let mut unif = move || {
+            // SplitMix64: any decent fixed stream will do here.
+            state = state.wrapping_add(0x9E37_79B9_7F4A_7C15);
+            let mut z = state;
+            z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+            z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+            ((z ^ (z >> 31)) >> 11) as f64 / (1u64 << 53) as f64
+        };
+        let levels = [[0.98, 1.0 - 0.2 / 3.0, 0.1 / 3.0], [1.0, 1.0 - 0.2 / 3.0, 0.1 / 3.0], [0.5, 0.4, 0.3], [0.999999, 0.9, 1e-6]];
+        let (mut cached, mut free_draws, mut free_hits) = (0u64, 0u64, 0u64);
+        for p in levels {
+            let live = [p[0] < 1.0, p[1] < 1.0, p[2] > 0.0];
+            let z = p.map(normal_quantile);
+            let mut b = GammaBrackets::new();
+            // The log-shape as the tuner's moving averages make it: AR(1)
+            // with steps of ~2 % and a stationary spread of ~20 %, around
+            // centres from 1e-2 to 50 (each the last 50 000 steps).
+            let mut lk: f64 = 0.0;
+            for step in 0..200_000u64 {
+                let centre = libm::log([0.01, 0.5, 2.0, 50.0][(step / 50_000) as usize]);
+                lk = centre + 0.99 * (lk - centre) + 0.04 * (unif() - 0.5);
+                let mut k = libm::exp(lk);
+                // One draw in four at a threshold of the current shape, one
+                // in four at a threshold of an edge of its cell (where the
+                // bounds are tightest).
+                let at_threshold = step % 4 < 2;
+                if step % 4 == 1 {
+                    if let Some(t) = cell_of(k) {
+                        let edge = if step % 8 == 1 { (t as u64) << CELL_SHIFT } else { ((t as u64 + 1) << CELL_SHIFT) - 1 };
+                        k = f64::from_bits(edge);
+                    }
+                }
+                let y = if at_threshold {
+                    let i = (step / 8 % 3) as usize;
+                    let q = gamma_quantile_with(k, p[i], z[i], gamma_lg(k));
+                    let rel = libm::pow(10.0, -15.0 + 13.0 * unif()) * if unif() < 0.5 { -1.0 } else { 1.0 };
+                    q * (1.0 + rel)
+                } else {
+                    // A Gamma(k) draw, by inversion.
+                    let u = unif().clamp(1e-12, 1.0 - 1e-12);
+                    gamma_quantile_with(k, u, normal_quantile(u), gamma_lg(k))
+                };
+                let want = exact(k, y, p, live);
+                if !at_threshold {
+                    free_draws += 1;
+                }
+                match b.lookup(k, y) {
+                    Some(got) => {
+                        assert_eq!(got, want, "k={k} y={y} p={p:?}");
+                        cached += 1;
+                        if !at_threshold {
+                            free_hits += 1;
+                        }
+                    }
+                    None => b.after_exact(k, p, || z, live),
+                }
+            }
+        }
+        assert!(cached > 300_000, "cache used for only {cached} decisions");
+        assert!(free_hits as f64 > 0.9 * free_draws as f64, "hit rate {free_hits}/{free_draws}");
+        std::eprintln!("cached {cached}, hit rate away from thresholds {free_hits}/{free_draws}");
+    }
+
+    #[test]
+    fn a_chain_rebuilt_every_step_never_builds() {
+        let p = [0.98, 1.0 - 0.2 / 3.0, 0.1 / 3.0];
+        for _ in 0..1000 {
+            let mut b = GammaBrackets::new();
+            assert_eq!(b.lookup(1.5, 1.0), None);
+            b.after_exact(1.5, p, || panic!("a build after one exact evaluation"), [true; 3]);
+        }
+    }
+
+    #[test]
+    fn builds_that_do_not_pay_get_dearer() {
+        // A shape that jumps to a new cell on every step: the cache never
+        // hits, so the price doubles per build up to its cap, and builds stay
+        // below one per `BUILD_PRICE` exact evaluations.
+        let p = [0.98, 1.0 - 0.2 / 3.0, 0.1 / 3.0];
+        let z = p.map(normal_quantile);
+        let mut b = GammaBrackets::new();
+        let mut builds = 0;
+        let mut k = 1e-3;
+        let mut seen: Vec<u32> = Vec::new();
+        for _ in 0..200_000 {
+            k *= 1.08;
+            if k > 90.0 {
+                k = 1e-3 * (1.0 + seen.len() as f64 * 1e-3);
+            }
+            let before = b.cells;
+            b.after_exact(k, p, || z, [true; 3]);
+            if b.cells != before {
+                builds += 1;
+                seen.push(cell_of(k).unwrap());
+            }
+        }
+        assert_eq!(b.price_shift, MAX_PRICE_SHIFT);
+        assert!(builds < 200_000 / BUILD_PRICE as usize / 8, "{builds} builds");
+    }
+}
