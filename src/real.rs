@@ -10,6 +10,7 @@ use core::fmt::Debug;
 use core::ops::{Add, AddAssign, Div, Mul, MulAssign, Neg, Sub, SubAssign};
 use wide::{f32x8, f64x4};
 
+mod expm1;
 mod lanes;
 
 /// A floating-point scalar smile can sample in: `f32` or `f64`.
@@ -308,10 +309,10 @@ macro_rules! impl_real {
 }
 
 impl_real!(f32, f32x8, wide::f32x16, 8, "f32",
-    sqrt = libm::sqrtf, exp = libm::expf, expm1 = libm::expm1f, ln = libm::logf,
+    sqrt = libm::sqrtf, exp = libm::expf, expm1 = expm1::expm1_f32, ln = libm::logf,
     ln1p = libm::log1pf, pow = libm::powf, fabs = libm::fabsf, lanes = f32_lanes);
 impl_real!(f64, f64x4, wide::f64x8, 4, "f64",
-    sqrt = libm::sqrt, exp = libm::exp, expm1 = libm::expm1, ln = libm::log,
+    sqrt = libm::sqrt, exp = libm::exp, expm1 = expm1::expm1_f64, ln = libm::log,
     ln1p = libm::log1p, pow = libm::pow, fabs = libm::fabs, lanes = f64_lanes);
 
 #[cfg(test)]

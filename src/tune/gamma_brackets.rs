@@ -4,7 +4,7 @@
 //! The rule compares `F(y; k)`, the Gamma(k) CDF at `y = A/θ` as
 //! [`gamma_p_lg`] computes it, with up to three probability levels `p`.
 //! Shapes are grouped in fixed cells: every `k` whose `f64` bits agree above
-//! the lowest `CELL_SHIFT` bits, so 16 cells per octave, each 3–6 % wide,
+//! the lowest `CELL_SHIFT` bits, so 4 cells per octave, each 12–25 % wide,
 //! found with a shift instead of a logarithm. For a cell `[k_lo, k_hi)` and
 //! each level the cache stores two bounds on `y`:
 //!
@@ -12,7 +12,7 @@
 //! * `above`: `y > above` implies `F(y; k) > p`.
 //!
 //! A step whose `y` is outside `[below, above]` for every live level is
-//! decided by a few comparisons; the others (~1–3 % of steps at moderate
+//! decided by a few comparisons; the others (~5–10 % of steps at moderate
 //! shapes: the probability mass between the bounds) take the exact path.
 //! The shape drifts slowly (moving averages with weight β), so a chain
 //! revisits the same few cells and builds each once.
@@ -39,13 +39,15 @@
 
 use crate::special::{gamma_lg, gamma_p_lg, gamma_quantile_with};
 
-/// Cells: `k.to_bits() >> CELL_SHIFT` (4 mantissa bits kept: 16 per octave).
-const CELL_SHIFT: u32 = 52 - 4;
-/// Direct-mapped slots, indexed by the low bits of the cell number: half an
-/// octave of shapes at a time (a chain's shape spreads by ~±20 %), 448
-/// bytes. 16 slots answered no more decisions in the tests, and the table is
-/// copied whenever the sampler struct moves (the C API rebuilds it every
-/// call): 896 bytes cost ~15 ns per call there.
+/// Cells: `k.to_bits() >> CELL_SHIFT` (2 mantissa bits kept: 4 per octave).
+const CELL_SHIFT: u32 = 52 - 2;
+/// Direct-mapped slots, indexed by the low bits of the cell number: two
+/// octaves of shapes at a time, 448 bytes. The table is copied whenever the
+/// sampler struct moves (the C API rebuilds it every call): 896 bytes cost
+/// ~15 ns per call there. Measured on the benchmark chains (d = 100, 1000),
+/// 4 cells per octave in 8 slots answered 85–94 % of the decisions, 16 per
+/// octave in 8 slots 62–78 % (the shape of a chain whose ε keeps moving
+/// wanders over decades), 8 per octave 77–95 %, 2 per octave 82–88 %.
 const SLOTS: usize = 8;
 /// Probability margin of the bounds.
 const MARGIN: f64 = 1e-10;
@@ -197,14 +199,16 @@ mod tests {
 
     #[test]
     fn cells_tile_the_shapes() {
-        // Consecutive cell numbers are adjacent intervals, 3–6 % wide.
+        // Consecutive cell numbers are adjacent intervals, 12–25 % wide.
         let mut k = K_MIN;
         while k < K_MAX {
             let t = cell_of(k).unwrap();
             let lo = f64::from_bits((t as u64) << CELL_SHIFT);
             let hi = f64::from_bits((t as u64 + 1) << CELL_SHIFT);
-            assert!(lo <= k && k < hi && hi / lo > 1.03 && hi / lo < 1.07, "k={k}: [{lo}, {hi})");
-            assert_eq!(cell_of(hi).unwrap(), t + 1);
+            assert!(lo <= k && k < hi && hi / lo > 1.12 && hi / lo < 1.26, "k={k}: [{lo}, {hi})");
+            if hi <= K_MAX {
+                assert_eq!(cell_of(hi).unwrap(), t + 1);
+            }
             k = hi;
         }
         assert_eq!(cell_of(K_MIN * 0.99), None);
@@ -289,7 +293,9 @@ mod tests {
             }
         }
         assert!(cached > 300_000, "cache used for only {cached} decisions");
-        assert!(free_hits as f64 > 0.9 * free_draws as f64, "hit rate {free_hits}/{free_draws}");
+        // 85 % measured: the band between the bounds is up to ~10 % of the
+        // mass per level set at shape 50 and for three central levels.
+        assert!(free_hits as f64 > 0.8 * free_draws as f64, "hit rate {free_hits}/{free_draws}");
         std::eprintln!("cached {cached}, hit rate away from thresholds {free_hits}/{free_draws}");
     }
 
