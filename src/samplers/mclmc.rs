@@ -177,6 +177,7 @@ impl<T: Real> MclmcState<T> {
         }
         self.config().validate().map_err(|_| Error::InvalidState)?;
         let ok = Integrator::from_u32(self.integrator).is_some()
+            && self.divergences <= self.steps
             && self.precond <= 1
             && self.phase <= PHASE_IN_STEP
             && self.cur <= 1
@@ -638,5 +639,24 @@ fn stepper<'u, T: Real, D: Diag<T>>(st: &MclmcState<T>, u: &'u mut [T], s: D) ->
         dm1: T::from_usize(st.dim as usize - 1),
         form: KineticForm::Stable,
         integrator: Integrator::from_u32(st.integrator).unwrap_or_default(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    extern crate std;
+    use super::*;
+    use std::vec;
+
+    #[test]
+    fn more_divergences_than_steps_is_refused() {
+        let mut ws = vec![0.0f64; Mclmc::<f64>::workspace_len(3)];
+        let c = Mclmc::new(MclmcConfig::for_dim(3), &[0.5; 3], &mut ws, 1, 0).unwrap();
+        let (mut st, ws) = c.into_parts();
+        st.steps = 4;
+        st.divergences = 4;
+        assert!(Mclmc::from_parts(st, &mut ws[..]).is_ok());
+        st.divergences = 5;
+        assert_eq!(Mclmc::from_parts(st, &mut ws[..]).err(), Some(Error::InvalidState));
     }
 }

@@ -88,11 +88,13 @@ impl<T: Real> SgCore<T> {
         s as usize
     }
 
-    /// Checks the ring and phase fields; `max_stage` is the number of
-    /// evaluations per step. Errors: `InvalidState`.
+    /// Checks the counters, the ring and the phase fields; `max_stage` is
+    /// the number of evaluations per step. Errors: `InvalidState`.
     pub fn validate(&self, max_stage: u32) -> Result<(), Error> {
+        // At most one divergence per finished step.
         let ok = self.dim >= 1
             && self.dim <= MAX_DIM as u64
+            && self.divergences <= self.steps
             && self.cur <= 2
             && (self.prev <= 2 || self.prev == NO_PREV)
             && self.prev != self.cur

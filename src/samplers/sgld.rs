@@ -200,8 +200,9 @@ mod tests {
         let mut ws = vec![0.0f64; 8];
         let c = Sgld::new(SgldConfig::constant(0.1), &[1.0, 2.0], &mut ws, 0, 0).unwrap();
         let (st, ws) = c.into_parts();
-        let bad: [fn(&mut SgldState<f64>); 9] = [
+        let bad: [fn(&mut SgldState<f64>); 10] = [
             |s| s.core.dim = 0,
+            |s| s.core.divergences = 1, // more divergences than steps (0)
             |s| s.core.cur = 3,
             |s| {
                 s.core.cur = 1;
