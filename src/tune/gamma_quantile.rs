@@ -319,8 +319,12 @@ impl<T: Real> GammaTuner<T> {
         let dev = a - m;
         let v = self.std * self.std * keep * (one - smoothing) + smoothing * (dev * dev);
         // 0.5^n underflows to 0 long before n = 2000, in f32 and f64 alike.
-        let bc = if self.t < 5 || self.t - 4 > 2000 { one } else { one - T::from_f64(half_pow(self.t - 4)) };
-        self.std = clip((v / bc).sqrt(), STD_MIN, STD_MAX);
+        // Bias correction `v / (1 − 0.5^(t−4))`; the divisor is exactly 1
+        // outside `5 ≤ t ≤ 2004`, and `v / 1 = v`: skipping the division
+        // there shortens the chain at the end of every step (this update
+        // waits for the step's last kinetic-energy logarithm).
+        let v = if self.t < 5 || self.t - 4 > 2000 { v } else { v / (one - T::from_f64(half_pow(self.t - 4))) };
+        self.std = clip(v.sqrt(), STD_MIN, STD_MAX);
         self.mean = m;
         self.t += 1;
     }
