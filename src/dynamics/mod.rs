@@ -7,6 +7,6 @@ pub mod esh;
 pub mod integrator;
 pub mod refresh;
 
-pub use esh::{esh_update, esh_update_next, esh_update_split, KineticForm, NonFinite};
+pub use esh::{esh_update, esh_update_next, esh_update_split, KineticForm, KineticSum, NonFinite};
 pub use integrator::{Integrator, StageOutcome, Stepper};
 pub use refresh::{partial_refresh, random_direction, refresh_scale};

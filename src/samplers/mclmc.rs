@@ -37,7 +37,8 @@
 //! benchmark floor (`benches/harness`, `examples/perf_report.rs`) uses
 //! these counts.
 
-use crate::dynamics::{partial_refresh, random_direction, refresh_scale, Integrator, KineticForm, StageOutcome, Stepper};
+use crate::dynamics::{partial_refresh, random_direction, refresh_scale, Integrator, KineticForm, KineticSum, StageOutcome, Stepper};
+use crate::dynamics::esh::EshOut;
 use crate::error::Error;
 use crate::real::Real;
 use crate::rng::Rng;
@@ -133,14 +134,27 @@ pub struct MclmcState<T> {
     /// refresh scales its noise by `‖u‖`, so a stale value would change the
     /// refresh strength (and let the norm drift).
     uu: T,
-    /// Kinetic change accumulated by the step in progress.
+    /// Kinetic change accumulated by the step in progress, as
+    /// `dk + (d−1)·ln(dk_arg)` ([`KineticSum`]: one logarithm per step).
     dk: T,
+    dk_arg: T,
     steps: u64,
     grad_evals: u64,
     divergences: u64,
 }
 
 impl<T: Real> MclmcState<T> {
+    /// The kinetic change accumulated by the step in progress.
+    fn kinetic(&self) -> KineticSum<T> {
+        KineticSum { lin: self.dk, arg: self.dk_arg }
+    }
+
+    fn add_kinetic(&mut self, out: &EshOut<T>) {
+        let mut ks = self.kinetic();
+        ks.add(out);
+        (self.dk, self.dk_arg) = (ks.lin, ks.arg);
+    }
+
     /// Dimension of the chain.
     pub fn dim(&self) -> usize {
         self.dim as usize
@@ -249,6 +263,7 @@ impl<'a, T: Real> Mclmc<'a, T> {
             logp_new: T::ZERO,
             uu: T::ZERO,
             dk: T::ZERO,
+            dk_arg: T::ONE,
             steps: 0,
             grad_evals: 0,
             divergences: 0,
@@ -475,10 +490,12 @@ impl<'a, T: Real> Mclmc<'a, T> {
         // NaN makes the step diverge at the next `tell`.
         match r {
             Ok(out) => {
-                st.dk = out.dk;
+                let mut ks = KineticSum::zero();
+                ks.add(&out);
+                (st.dk, st.dk_arg) = (ks.lin, ks.arg);
                 st.uu = out.uu;
             }
-            Err(_) => st.dk = T::from_f64(f64::NAN),
+            Err(_) => (st.dk, st.dk_arg) = (T::from_f64(f64::NAN), T::ONE),
         }
         st.stage = 1;
         st.phase = PHASE_IN_STEP;
@@ -512,7 +529,7 @@ impl<'a, T: Real> Mclmc<'a, T> {
     fn continue_step(&mut self, logp: T) -> Progress<T> {
         self.st.grad_evals += 1;
         self.st.logp_new = logp;
-        if !logp.is_finite() || !self.st.dk.is_finite() {
+        if !logp.is_finite() || !self.st.kinetic().is_finite() {
             return Progress::Step(self.reject(Divergence::NonFinite));
         }
         let k = self.st.stage;
@@ -532,13 +549,13 @@ impl<'a, T: Real> Mclmc<'a, T> {
         match outcome {
             Err(_) => Progress::Step(self.reject(Divergence::NonFinite)),
             Ok((out, StageOutcome::NeedGradient { stage })) => {
-                self.st.dk += out.dk;
+                self.st.add_kinetic(&out);
                 self.st.uu = out.uu;
                 self.st.stage = stage;
                 Progress::NeedEval
             }
             Ok((out, StageOutcome::Done)) => {
-                self.st.dk += out.dk;
+                self.st.add_kinetic(&out);
                 self.st.uu = out.uu;
                 Progress::Step(self.finish_step())
             }
@@ -546,7 +563,7 @@ impl<'a, T: Real> Mclmc<'a, T> {
     }
 
     fn finish_step(&mut self) -> StepInfo<T> {
-        let dk = self.st.dk;
+        let dk = self.st.kinetic().value(T::from_usize(self.st.dim as usize - 1));
         let de = dk - (self.st.logp_new - self.st.logp);
         if !(dk.is_finite() && de.is_finite()) {
             return self.reject(Divergence::NonFinite);
