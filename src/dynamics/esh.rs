@@ -64,6 +64,7 @@ impl<T: Real> EshOut<T> {
 /// makes `lin` non-finite at once, exactly when a per-update sum of
 /// logarithms would be.
 #[derive(Clone, Copy, Debug, PartialEq)]
+#[repr(C)]
 pub struct KineticSum<T> {
     pub lin: T,
     pub arg: T,
@@ -73,6 +74,18 @@ impl<T: Real> KineticSum<T> {
     /// Nothing summed yet.
     pub fn zero() -> Self {
         KineticSum { lin: T::ZERO, arg: T::ONE }
+    }
+
+    /// The change of one update alone.
+    pub fn of(out: &EshOut<T>) -> Self {
+        let mut k = Self::zero();
+        k.add(out);
+        k
+    }
+
+    /// A sum that makes the step diverge at its next check.
+    pub fn non_finite() -> Self {
+        KineticSum { lin: T::from_f64(f64::NAN), arg: T::ONE }
     }
 
     /// Adds one update's change.

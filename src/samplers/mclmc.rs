@@ -38,7 +38,6 @@
 //! these counts.
 
 use crate::dynamics::{partial_refresh, random_direction, refresh_scale, Integrator, KineticForm, KineticSum, StageOutcome, Stepper};
-use crate::dynamics::esh::EshOut;
 use crate::error::Error;
 use crate::real::Real;
 use crate::rng::Rng;
@@ -134,27 +133,15 @@ pub struct MclmcState<T> {
     /// refresh scales its noise by `‖u‖`, so a stale value would change the
     /// refresh strength (and let the norm drift).
     uu: T,
-    /// Kinetic change accumulated by the step in progress, as
-    /// `dk + (d−1)·ln(dk_arg)` ([`KineticSum`]: one logarithm per step).
-    dk: T,
-    dk_arg: T,
+    /// Kinetic change accumulated by the step in progress ([`KineticSum`]:
+    /// one logarithm per step).
+    dk: KineticSum<T>,
     steps: u64,
     grad_evals: u64,
     divergences: u64,
 }
 
 impl<T: Real> MclmcState<T> {
-    /// The kinetic change accumulated by the step in progress.
-    fn kinetic(&self) -> KineticSum<T> {
-        KineticSum { lin: self.dk, arg: self.dk_arg }
-    }
-
-    fn add_kinetic(&mut self, out: &EshOut<T>) {
-        let mut ks = self.kinetic();
-        ks.add(out);
-        (self.dk, self.dk_arg) = (ks.lin, ks.arg);
-    }
-
     /// Dimension of the chain.
     pub fn dim(&self) -> usize {
         self.dim as usize
@@ -262,8 +249,7 @@ impl<'a, T: Real> Mclmc<'a, T> {
             logp: T::ZERO,
             logp_new: T::ZERO,
             uu: T::ZERO,
-            dk: T::ZERO,
-            dk_arg: T::ONE,
+            dk: KineticSum::zero(),
             steps: 0,
             grad_evals: 0,
             divergences: 0,
@@ -490,12 +476,10 @@ impl<'a, T: Real> Mclmc<'a, T> {
         // NaN makes the step diverge at the next `tell`.
         match r {
             Ok(out) => {
-                let mut ks = KineticSum::zero();
-                ks.add(&out);
-                (st.dk, st.dk_arg) = (ks.lin, ks.arg);
+                st.dk = KineticSum::of(&out);
                 st.uu = out.uu;
             }
-            Err(_) => (st.dk, st.dk_arg) = (T::from_f64(f64::NAN), T::ONE),
+            Err(_) => st.dk = KineticSum::non_finite(),
         }
         st.stage = 1;
         st.phase = PHASE_IN_STEP;
@@ -529,7 +513,7 @@ impl<'a, T: Real> Mclmc<'a, T> {
     fn continue_step(&mut self, logp: T) -> Progress<T> {
         self.st.grad_evals += 1;
         self.st.logp_new = logp;
-        if !logp.is_finite() || !self.st.kinetic().is_finite() {
+        if !logp.is_finite() || !self.st.dk.is_finite() {
             return Progress::Step(self.reject(Divergence::NonFinite));
         }
         let k = self.st.stage;
@@ -549,13 +533,13 @@ impl<'a, T: Real> Mclmc<'a, T> {
         match outcome {
             Err(_) => Progress::Step(self.reject(Divergence::NonFinite)),
             Ok((out, StageOutcome::NeedGradient { stage })) => {
-                self.st.add_kinetic(&out);
+                self.st.dk.add(&out);
                 self.st.uu = out.uu;
                 self.st.stage = stage;
                 Progress::NeedEval
             }
             Ok((out, StageOutcome::Done)) => {
-                self.st.add_kinetic(&out);
+                self.st.dk.add(&out);
                 self.st.uu = out.uu;
                 Progress::Step(self.finish_step())
             }
@@ -563,7 +547,7 @@ impl<'a, T: Real> Mclmc<'a, T> {
     }
 
     fn finish_step(&mut self) -> StepInfo<T> {
-        let dk = self.st.kinetic().value(T::from_usize(self.st.dim as usize - 1));
+        let dk = self.st.dk.value(T::from_usize(self.st.dim as usize - 1));
         let de = dk - (self.st.logp_new - self.st.logp);
         if !(dk.is_finite() && de.is_finite()) {
             return self.reject(Divergence::NonFinite);

@@ -293,10 +293,9 @@ pub struct SmileState<T> {
     logp_new: T,
     /// `‖u‖²` of the momentum buffer (0 at the start and after resets).
     uu: T,
-    /// Kinetic change accumulated by the step in progress, as
-    /// `dk + (d−1)·ln(dk_arg)` ([`KineticSum`]: one logarithm per step).
-    dk: T,
-    dk_arg: T,
+    /// Kinetic change accumulated by the step in progress ([`KineticSum`]:
+    /// one logarithm per step).
+    dk: KineticSum<T>,
     tuner: GammaTuner<T>,
     steps: u64,
     grad_evals: u64,
@@ -308,10 +307,6 @@ pub struct SmileState<T> {
 }
 
 impl<T: Real> SmileState<T> {
-    /// The kinetic change accumulated by the step in progress.
-    fn kinetic(&self) -> KineticSum<T> {
-        KineticSum { lin: self.dk, arg: self.dk_arg }
-    }
 
     /// Dimension of the chain.
     pub fn dim(&self) -> usize {
@@ -614,8 +609,7 @@ impl<'a, T: Real> Smile<'a, T> {
             logp: T::ZERO,
             logp_new: T::ZERO,
             uu: T::ZERO,
-            dk: T::ZERO,
-            dk_arg: T::ONE,
+            dk: KineticSum::zero(),
             tuner: GammaTuner::new(),
             steps: 0,
             grad_evals: 0,
@@ -889,13 +883,11 @@ impl<'a, T: Real> Smile<'a, T> {
         // divergence will, so that the state stays valid (`uu` finite).
         match r {
             Ok(out) if out.uu.is_finite() => {
-                let mut ks = KineticSum::zero();
-                ks.add(&out);
-                (st.dk, st.dk_arg) = (ks.lin, ks.arg);
+                st.dk = KineticSum::of(&out);
                 st.uu = out.uu;
             }
             _ => {
-                (st.dk, st.dk_arg) = (T::from_f64(f64::NAN), T::ONE);
+                st.dk = KineticSum::non_finite();
                 st.uu = T::ZERO;
                 p.u.fill(T::ZERO);
             }
@@ -915,7 +907,7 @@ impl<'a, T: Real> Smile<'a, T> {
         }
         self.st.grad_evals += 1;
         self.st.logp_new = logp;
-        if !logp.is_finite() || !self.st.kinetic().is_finite() {
+        if !logp.is_finite() || !self.st.dk.is_finite() {
             return Ok(SmileProgress::Step(self.diverge()));
         }
         let k = self.st.stage;
@@ -940,9 +932,7 @@ impl<'a, T: Real> Smile<'a, T> {
         // diverges like a non-finite gradient: the state keeps `uu` finite.
         match r {
             Ok(out) if out.uu.is_finite() => {
-                let mut ks = st.kinetic();
-                ks.add(&out);
-                (st.dk, st.dk_arg) = (ks.lin, ks.arg);
+                st.dk.add(&out);
                 st.uu = out.uu;
                 if last {
                     Ok(SmileProgress::Step(self.finish_step(next)))
@@ -961,7 +951,7 @@ impl<'a, T: Real> Smile<'a, T> {
     fn finish_step(&mut self, next: Option<UgGg<T>>) -> SmileStepInfo<T> {
         let st = &mut self.st;
         let reference = st.reference();
-        let dk = st.kinetic().value(T::from_usize(st.dim as usize - 1));
+        let dk = st.dk.value(T::from_usize(st.dim as usize - 1));
         let has_old = if reference { st.logp != T::ZERO } else { st.has_logp == 1 };
         let de = if has_old { dk + (st.logp - st.logp_new) } else { dk };
         if !de.is_finite() {

@@ -47,7 +47,7 @@ const CELL_SHIFT: u32 = 52 - 2;
 /// ~15 ns per call there. Measured on the benchmark chains (d = 100, 1000),
 /// 4 cells per octave in 8 slots answered 85–94 % of the decisions, 16 per
 /// octave in 8 slots 62–78 % (the shape of a chain whose ε keeps moving
-/// wanders over decades), 8 per octave 77–95 %, 2 per octave 82–88 %.
+/// wanders over decades), 8 per octave 77–95 %, 2 per octave 82–89 %.
 const SLOTS: usize = 8;
 /// Probability margin of the bounds.
 const MARGIN: f64 = 1e-10;
@@ -233,15 +233,8 @@ mod tests {
         // would show. Every cached answer
         // must equal the exact one, and the cache must answer most of the
         // draws that are not placed at a threshold.
-        let mut state = 7u64;
-        let mut unif = move || {
-            // SplitMix64: any decent fixed stream will do here.
-            state = state.wrapping_add(0x9E37_79B9_7F4A_7C15);
-            let mut z = state;
-            z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-            z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-            ((z ^ (z >> 31)) >> 11) as f64 / (1u64 << 53) as f64
-        };
+        let mut rng = crate::rng::Rng::new(7, 0);
+        let mut unif = move || rng.uniform();
         let levels = [[0.98, 1.0 - 0.2 / 3.0, 0.1 / 3.0], [1.0, 1.0 - 0.2 / 3.0, 0.1 / 3.0], [0.5, 0.4, 0.3], [0.999999, 0.9, 1e-6]];
         let (mut cached, mut free_draws, mut free_hits) = (0u64, 0u64, 0u64);
         for p in levels {

@@ -418,14 +418,8 @@ mod tests {
         // steps (so the bracket cache builds and answers) against fresh
         // levels every step (exact CDF always): the same decisions, the same
         // step sizes, and most decisions came from the cache.
-        let mut state = 11u64;
-        let mut unif = move || {
-            state = state.wrapping_add(0x9E37_79B9_7F4A_7C15);
-            let mut z = state;
-            z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-            z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-            ((z ^ (z >> 31)) >> 11) as f64 / (1u64 << 53) as f64
-        };
+        let mut rng = crate::rng::Rng::new(11, 0);
+        let mut unif = move || rng.uniform();
         for cfg in [GammaTunerConfig::<f64>::paper(), GammaTunerConfig { reset_prob: 1.0, ..GammaTunerConfig::paper() }] {
             let mut lv = TunerLevels::new(&cfg);
             let mut tu = GammaTuner::<f64>::new();
