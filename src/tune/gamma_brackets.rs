@@ -37,7 +37,7 @@
 //! that did not pay for themselves raise the price. A sampler rebuilt every
 //! step (the C API) never builds a cell and runs exactly as without cache.
 
-use crate::special::{gamma_lg, gamma_p_lg, gamma_quantile_with};
+use crate::special::{gamma_lg, gamma_p_lg, gamma_quantile_with, normal_cdf, GAMMA_LARGE_SHAPE};
 
 /// Cells: `k.to_bits() >> CELL_SHIFT` (2 mantissa bits kept: 4 per octave).
 const CELL_SHIFT: u32 = 52 - 2;
@@ -190,6 +190,81 @@ fn build(tag: u32, p: [f64; 3], z: [f64; 3], live: [bool; 3]) -> Cell {
     c
 }
 
+/// Decisions at shapes from [`GAMMA_LARGE_SHAPE`] to `LARGE_MAX` without
+/// the CDF, for the same decisions. There [`gamma_p_lg`] is
+/// `Φ(w)`, `w = (∛(y/k) − c)·3√k` with `c = 1 − 1/(9k)` (Wilson–Hilferty,
+/// `special::wilson_hilferty_w`), and the cells above would be useless: a
+/// quantile moves by ~`√k` within a cell, the Gamma's spread is `√k` too.
+/// Instead each step computes, from `k` alone (known before `A`, so off the
+/// step's critical path: a square root, two divisions, two cubes per level),
+///
+/// `y⁺ = k·(c + (z_p + η)/(3√k))³·(1 + 1e-14)` and `y⁻` with `−η` and `1 − 1e-14`,
+///
+/// `z_p` the normal quantile of level `p`, `η = 1e-6`. The factors cover the
+/// roundings of `y±` (a few ulp), so `y > y⁺` implies `y/k > (c + (z+η)/(3√k))³`
+/// exactly; following the roundings of `w` (`∛` within 1 ulp, five more
+/// operations) the computed `w` is then above `z + η − 6e-16·3√k − 2e-14`,
+/// which is above `z + η/2` while `k ≤ LARGE_MAX` (1e16: `3√k = 3e8`). A
+/// level is settled this way only if the computed `Φ(z ± η/2)` clears `p` by
+/// 1e-12 (`Φ`'s absolute error is ~1e-16, so a `w` above `z + η/2` gives a
+/// computed `Φ(w) > p`); levels in the far tails fail that check and take
+/// the exact path. `y < y⁻` is the mirror image.
+/// `tests::large_shape_decisions_equal_the_exact_cdf` checks it next to the
+/// thresholds.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct LargeShapeBounds {
+    /// `z_p ± η` per level.
+    z_hi: [f64; 3],
+    z_lo: [f64; 3],
+    /// Live levels whose check passed (dead levels pass: they read `false`).
+    usable: bool,
+    live: [bool; 3],
+}
+
+/// `η`, in units of the normal quantile.
+const LARGE_ETA: f64 = 1e-6;
+/// Largest shape settled by [`LargeShapeBounds`] (see there).
+const LARGE_MAX: f64 = 1e16;
+
+impl LargeShapeBounds {
+    /// Bounds for levels `p` with normal quantiles `z` (live levels only).
+    pub fn new(p: [f64; 3], z: [f64; 3], live: [bool; 3]) -> Self {
+        let mut usable = true;
+        for i in 0..3 {
+            if live[i] {
+                let h = 0.5 * LARGE_ETA;
+                let clear = normal_cdf(z[i] + h) > p[i] + 1e-12 && normal_cdf(z[i] - h) < p[i] - 1e-12;
+                usable &= clear && z[i].is_finite();
+            }
+        }
+        LargeShapeBounds { z_hi: z.map(|v| v + LARGE_ETA), z_lo: z.map(|v| v - LARGE_ETA), usable, live }
+    }
+
+    /// `Some(F(y; k) > p_i)` for each level when every live one is settled
+    /// (dead levels read `false`), else `None`. For `k ≥ GAMMA_LARGE_SHAPE`.
+    #[inline]
+    pub fn lookup(&self, k: f64, y: f64) -> Option<[bool; 3]> {
+        if !(self.usable && (GAMMA_LARGE_SHAPE..=LARGE_MAX).contains(&k)) {
+            return None;
+        }
+        let inv_s = 1.0 / (3.0 * libm::sqrt(k));
+        let c = 1.0 - 1.0 / (9.0 * k);
+        let mut above = [false; 3];
+        let mut settled = true;
+        for i in 0..3 {
+            let hi = c + self.z_hi[i] * inv_s;
+            let lo = c + self.z_lo[i] * inv_s;
+            // `lo > 0` always here (z ≥ −38 > −3√k·c); checked anyway: a
+            // non-positive `lo` settles nothing below.
+            let y_hi = k * (hi * hi * hi) * (1.0 + 1e-14);
+            let y_lo = if lo > 0.0 { k * (lo * lo * lo) * (1.0 - 1e-14) } else { 0.0 };
+            above[i] = self.live[i] && y > y_hi;
+            settled &= !self.live[i] || y > y_hi || y < y_lo;
+        }
+        settled.then_some(above)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     extern crate std;
@@ -290,6 +365,58 @@ mod tests {
         // mass per level set at shape 50 and for three central levels.
         assert!(free_hits as f64 > 0.8 * free_draws as f64, "hit rate {free_hits}/{free_draws}");
         std::eprintln!("cached {cached}, hit rate away from thresholds {free_hits}/{free_draws}");
+    }
+
+    #[test]
+    fn large_shape_decisions_equal_the_exact_cdf() {
+        // Shapes log-uniform over [GAMMA_LARGE_SHAPE, LARGE_MAX] (and a
+        // little beyond, where nothing may be settled); y at relative
+        // distances 1e-17…1e-3 from a threshold of the shape (half the
+        // draws) or a Gamma draw. Every settled answer must equal the exact
+        // one, and nearly every draw away from a threshold must be settled.
+        let mut rng = crate::rng::Rng::new(11, 0);
+        let mut unif = move || rng.uniform();
+        let levels = [[0.98, 1.0 - 0.2 / 3.0, 0.1 / 3.0], [1.0, 0.9, 0.3], [0.5, 0.999, 1e-4]];
+        let (mut settled, mut free_draws, mut free_hits) = (0u64, 0u64, 0u64);
+        for p in levels {
+            let live = [p[0] < 1.0, p[1] < 1.0, p[2] > 0.0];
+            let z = p.map(normal_quantile);
+            let b = LargeShapeBounds::new(p, z, live);
+            assert!(b.usable);
+            for step in 0..200_000u64 {
+                let k = libm::pow(10.0, 3.0 + 13.3 * unif());
+                let at_threshold = step % 2 == 0;
+                let y = if at_threshold {
+                    let i = (step / 2 % 3) as usize;
+                    let q = gamma_quantile_with(k, p[i], z[i], gamma_lg(k));
+                    let rel = libm::pow(10.0, -17.0 + 14.0 * unif()) * if unif() < 0.5 { -1.0 } else { 1.0 };
+                    q * (1.0 + rel)
+                } else {
+                    let u = unif().clamp(1e-12, 1.0 - 1e-12);
+                    gamma_quantile_with(k, u, normal_quantile(u), gamma_lg(k))
+                };
+                let want = exact(k, y, p, live);
+                if !at_threshold && k <= LARGE_MAX {
+                    free_draws += 1;
+                }
+                if let Some(got) = b.lookup(k, y) {
+                    assert!(k <= LARGE_MAX, "k={k} beyond LARGE_MAX settled");
+                    assert_eq!(got, want, "k={k} y={y} p={p:?}");
+                    settled += 1;
+                    if !at_threshold {
+                        free_hits += 1;
+                    }
+                }
+            }
+        }
+        assert!(settled > 400_000, "settled only {settled}");
+        assert!(free_hits as f64 > 0.999 * free_draws as f64, "hit rate {free_hits}/{free_draws}");
+        // Shapes below the switch are not this table's.
+        let b = LargeShapeBounds::new([0.98, 0.9, 0.1], [0.98, 0.9, 0.1].map(normal_quantile), [true; 3]);
+        assert_eq!(b.lookup(GAMMA_LARGE_SHAPE * (1.0 - 1e-15), GAMMA_LARGE_SHAPE), None);
+        // Levels too far in a tail for the margin are never settled.
+        let p = [1.0 - 1e-15, 0.9, 0.1];
+        assert!(!LargeShapeBounds::new(p, p.map(normal_quantile), [true; 3]).usable);
     }
 
     #[test]

@@ -21,8 +21,8 @@
 
 use crate::error::Error;
 use crate::real::Real;
-use crate::special::{gamma_lg, gamma_p_lg, gamma_quantile, gamma_quantile_with, normal_quantile};
-use crate::tune::gamma_brackets::GammaBrackets;
+use crate::special::{gamma_lg, gamma_p_lg, gamma_quantile, gamma_quantile_with, normal_quantile, GAMMA_LARGE_SHAPE};
+use crate::tune::gamma_brackets::{GammaBrackets, LargeShapeBounds};
 
 /// Regulariser added to the variance in the moment match (reference value).
 const VAR_EPS: f64 = 1e-6;
@@ -117,7 +117,16 @@ pub struct TunerLevels {
     memo: (f64, f64),
     /// Lets most steps of the exact rule skip the CDF.
     brackets: GammaBrackets,
+    /// The same at shapes `≥ GAMMA_LARGE_SHAPE`, made after
+    /// `LARGE_BUILD_AFTER` exact evaluations there (`large_exact` counts
+    /// them), so that levels rebuilt every step (the C API) never pay for it.
+    large: Option<LargeShapeBounds>,
+    large_exact: u32,
 }
+
+/// See [`TunerLevels::large`]: the bounds cost three normal quantiles and
+/// six CDFs (~1 µs), about 16 exact evaluations at a large shape.
+const LARGE_BUILD_AFTER: u32 = 16;
 
 impl TunerLevels {
     /// The levels of `cfg` (cheap: no transcendental until one is needed).
@@ -133,6 +142,8 @@ impl TunerLevels {
             z: None,
             memo: (f64::NAN, 0.0),
             brackets: GammaBrackets::new(),
+            large: None,
+            large_exact: 0,
         }
     }
 
@@ -169,9 +180,13 @@ impl TunerLevels {
     #[inline]
     fn place(&mut self, k: f64, y: f64) -> [bool; 3] {
         let live = self.live;
-        if let Some(above) = self.brackets.lookup(k, y) {
-            // grow is `F < a/3`, the other side of its level (the cache
-            // never answers for `F` at the level itself).
+        let cached = match &self.large {
+            Some(b) if k >= GAMMA_LARGE_SHAPE => b.lookup(k, y),
+            _ => self.brackets.lookup(k, y),
+        };
+        if let Some(above) = cached {
+            // grow is `F < a/3`, the other side of its level (the bounds
+            // never answer for `F` at the level itself).
             return [live[0] && above[0], live[1] && above[1], live[2] && !above[2]];
         }
         self.place_exact(k, y)
@@ -183,6 +198,15 @@ impl TunerLevels {
     fn place_exact(&mut self, k: f64, y: f64) -> [bool; 3] {
         let live = self.live;
         let f = gamma_p_lg(k, y, gamma_lg(k));
+        if k >= GAMMA_LARGE_SHAPE {
+            if self.large.is_none() {
+                self.large_exact += 1;
+                if self.large_exact >= LARGE_BUILD_AFTER {
+                    self.large = Some(LargeShapeBounds::new(self.p, self.z(), live));
+                }
+            }
+            return [live[0] && f > self.p[0], live[1] && f > self.p[1], live[2] && f < self.p[2]];
+        }
         let (p, zs) = (self.p, &mut self.z);
         self.brackets.after_exact(k, p, || *zs.get_or_insert_with(|| p.map(normal_quantile)), live);
         [live[0] && f > p[0], live[1] && f > p[1], live[2] && f < p[2]]
@@ -438,6 +462,40 @@ mod tests {
             }
             assert!(counts[1] > 1000 && counts[2] > 1000 && (counts[0] > 100 || cfg.reset_prob == 1.0), "{counts:?}");
             assert!(lv.brackets.balance() > 50_000, "cache balance {}", lv.brackets.balance());
+        }
+    }
+
+    #[test]
+    fn large_shapes_decide_as_without_bounds() {
+        // |ΔE| nearly constant (relative noise 1e-2 … 1e-6, as in a chain
+        // whose energy error is a steady drift): fitted shapes 1e3 … 1e12,
+        // where the decisions come from `LargeShapeBounds`. Kept levels
+        // against fresh ones every step: the same decisions, and the bounds
+        // settle nearly all of them.
+        let mut rng = crate::rng::Rng::new(12, 0);
+        let mut unif = move || rng.uniform();
+        for cfg in [GammaTunerConfig::<f64>::paper(), GammaTunerConfig { reset_prob: 1.0, ..GammaTunerConfig::paper() }] {
+            let mut lv = TunerLevels::new(&cfg);
+            let mut tu = GammaTuner::<f64>::new();
+            let mut eps = 0.3;
+            let (mut large, mut settled, mut moves) = (0u32, 0u32, 0u32);
+            for step in 0..100_000u32 {
+                let noise = [1e-2, 1e-3, 1e-4, 1e-6][(step / 25_000) as usize];
+                let (u1, u2) = (unif().max(1e-300), unif());
+                let a = eps * eps * (1.0 + noise * libm::sqrt(-2.0 * libm::log(u1)) * libm::cos(core::f64::consts::TAU * u2));
+                let (d, fit) = tu.decide_with(a, &cfg, true, &mut lv);
+                assert_eq!(d, tu.decide(a, &cfg, true), "a = {a}, tuner {tu:?}");
+                if let (Some(f), Some(b)) = (fit, lv.large) {
+                    if f.k >= GAMMA_LARGE_SHAPE {
+                        large += 1;
+                        settled += b.lookup(f.k, a / f.theta).is_some() as u32;
+                    }
+                }
+                moves += (d.shrink || d.grow) as u32;
+                eps = GammaTuner::adapt(d, eps, cfg.adaption_strength);
+                tu.update(a, cfg.smoothing_factor);
+            }
+            assert!(large > 90_000 && settled as f64 > 0.999 * large as f64 && moves > 1000, "{large} {settled} {moves}");
         }
     }
 
