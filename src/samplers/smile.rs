@@ -438,6 +438,7 @@ struct Parts<'b, T> {
     gbar: &'b mut [T],
 }
 
+#[inline(always)]
 fn split<T>(ws: &mut [T], d: usize, xcur: u32, gcur: u32) -> Parts<'_, T> {
     let (x, rest) = ws.split_at_mut(2 * d);
     let (g, rest) = rest.split_at_mut(2 * d);
@@ -491,6 +492,7 @@ enum Known<T> {
 /// First update of a step: momentum with the stored gradient, then the
 /// position from `x_src` into `x`.
 #[allow(clippy::too_many_arguments)]
+#[inline(never)]
 fn begin_impl<T: Real, DK: Diag<T>, DD: Diag<T>>(
     u: &mut [T],
     g: &[T],
@@ -523,6 +525,7 @@ fn begin_impl<T: Real, DK: Diag<T>, DD: Diag<T>>(
 /// the cleaning reduction run over the untouched gradient, exactly as it
 /// would have alone. The sums are the same bits either way.
 #[allow(clippy::too_many_arguments)]
+#[inline(never)]
 fn stage_impl<T: Real, DS: Diag<T>, DK: Diag<T>, DD: Diag<T>>(
     u: &mut [T],
     g: &mut [T],
