@@ -89,18 +89,30 @@ impl<T: Real> KineticSum<T> {
     }
 
     /// Adds one update's change.
-    #[inline]
+    #[inline(always)]
     pub fn add(&mut self, out: &EshOut<T>) {
         self.lin += out.lin;
         // Both factors within [1e-15, 1e15], so the product is a normal
-        // number even in f32; anything else gets its own logarithm.
+        // number even in f32; anything else gets its own logarithm, out of
+        // line (inlined, the logarithms kept the whole `add` out of line).
+        let (lo, hi) = (T::from_f64(1e-15), T::from_f64(1e15));
+        let p = self.arg * out.arg;
+        if out.arg >= lo && out.arg <= hi && p >= lo && p <= hi {
+            self.arg = p;
+        } else {
+            self.fold(out);
+        }
+    }
+
+    /// [`add`](Self::add) after `lin`, when a factor or the product leaves
+    /// `[1e-15, 1e15]`.
+    #[cold]
+    #[inline(never)]
+    fn fold(&mut self, out: &EshOut<T>) {
         let (lo, hi) = (T::from_f64(1e-15), T::from_f64(1e15));
         if out.arg >= lo && out.arg <= hi {
-            self.arg *= out.arg;
-            if !(self.arg >= lo && self.arg <= hi) {
-                self.lin += out.dm1 * self.arg.ln();
-                self.arg = T::ONE;
-            }
+            self.lin += out.dm1 * (self.arg * out.arg).ln();
+            self.arg = T::ONE;
         } else {
             self.lin += out.dm1 * out.arg.ln();
         }
