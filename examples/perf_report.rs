@@ -4,8 +4,16 @@
 //!
 //! for MCLMC (velocity Verlet and McLachlan, with and without refresh),
 //! SMILE, pSMILE and the SGLD family, d = 10 … 10⁷, f32 and f64; plus
-//! `perf normals …` (generator throughput) and `perf triad …` (the memory
-//! bandwidth reference) lines. The floor is the time to stream the bytes
+//! `perf normals …` (generator throughput), `perf triad …` (the memory
+//! bandwidth reference) and, for the sizes where both workspaces fit in
+//! 16 KiB (d = 10 and 100 of the default list),
+//!
+//! `perf pair a=smile b=mclmc_norefresh integrator=mclachlan dtype=<..> dim=<d> a_ns_per_step=<x> b_ns_per_step=<x> ratio=<x>`
+//!
+//! SMILE against MCLMC without refresh timed in alternating batches
+//! (`harness::time_pair`): the goal "SMILE costs no more than MCLMC without
+//! the refresh" is `ratio ≤ 1`, the median of the batches' ratios, which
+//! the machine's drift does not move as it moves two separate timings. The floor is the time to stream the bytes
 //! one step touches — `Kind::vectors` in `benches/harness/mod.rs`, which
 //! lists the passes — at the triad bandwidth measured in the same run on
 //! arrays of the same d.
@@ -18,9 +26,9 @@
 #[path = "../benches/harness/mod.rs"]
 mod harness;
 
-use harness::{time_min, triad_ns_per_elem, ALL};
+use harness::{time_min, time_pair, triad_ns_per_elem, Kind, ALL};
 use smile::rng::fill_normals;
-use smile::{Real, Rng};
+use smile::{Integrator, Real, Rng};
 use std::hint::black_box;
 use std::time::Duration;
 
@@ -58,6 +66,33 @@ fn lines<T: Real>(d: usize, budget: Duration, only: Option<&str>) {
     }
 }
 
+/// SMILE against MCLMC without refresh (McLachlan both), timed in
+/// alternating batches: the goal "a SMILE step costs no more than an MCLMC
+/// step without refresh" is `ratio ≤ 1`.
+fn pair_line<T: Real>(d: usize, budget: Duration, only: Option<&str>) {
+    let (a, b) = (Kind::Smile, Kind::Mclmc { integ: Integrator::McLachlan, refresh: false });
+    let tag = format!("pair {} {} {} {} {d}", a.sampler(), b.sampler(), a.integrator(), T::NAME);
+    // Alternating batches make the two chains share the caches: beyond
+    // 16 KiB for both workspaces (half the 32 KiB L1) each batch would start
+    // by refetching what the other evicted, and the pair would measure that.
+    // There the steps are long and the separate lines above are stable.
+    let bytes = (a.workspace_len::<T>(d) + b.workspace_len::<T>(d)) * core::mem::size_of::<T>();
+    if only.is_some_and(|o| !tag.contains(o)) || bytes > 16 << 10 {
+        return;
+    }
+    let mut wa = vec![T::ZERO; a.workspace_len::<T>(d)];
+    let mut wb = vec![T::ZERO; b.workspace_len::<T>(d)];
+    let (mut fa, mut fb) = (a.chain::<T>(d, &mut wa), b.chain::<T>(d, &mut wb));
+    let (na, nb, ratio) = time_pair(budget, &mut *fa, &mut *fb);
+    println!(
+        "perf pair a={} b={} integrator={} dtype={} dim={d} a_ns_per_step={na:.1} b_ns_per_step={nb:.1} ratio={ratio:.3}",
+        a.sampler(),
+        b.sampler(),
+        a.integrator(),
+        T::NAME
+    );
+}
+
 fn main() {
     let args: Vec<String> = std::env::args().collect();
     let quick = args.iter().any(|a| a == "--quick");
@@ -81,6 +116,8 @@ fn main() {
         let budget = if d >= 10_000_000 { base * 4 } else if d >= 1_000_000 { base * 3 } else { base };
         lines::<f32>(d, budget, only);
         lines::<f64>(d, budget, only);
+        pair_line::<f32>(d, budget, only);
+        pair_line::<f64>(d, budget, only);
     }
     eprintln!("perf_report: {:.1} s", t0.elapsed().as_secs_f64());
 }

@@ -230,6 +230,40 @@ pub fn time_min(budget: Duration, mut f: impl FnMut()) -> f64 {
     best
 }
 
+/// Two configurations timed in alternating batches (each of at least
+/// ~20 µs), so that both see the same machine (this one is shared, and its
+/// speed drifts by 10–20 % within seconds): `(min ns of a, min ns of b,
+/// median over rounds of a's batch time / b's)`. The ratio is what a goal
+/// "a no slower than b" is checked with.
+#[allow(dead_code)] // used by perf_report, not by the criterion bench
+pub fn time_pair(budget: Duration, mut a: impl FnMut(), mut b: impl FnMut()) -> (f64, f64, f64) {
+    let once = |f: &mut dyn FnMut()| {
+        let t0 = Instant::now();
+        f();
+        t0.elapsed().as_nanos().max(1) as u64
+    };
+    let batch = (20_000 / once(&mut a).min(once(&mut b))).clamp(1, 1 << 20) as usize;
+    let (mut best_a, mut best_b, mut ratios) = (f64::INFINITY, f64::INFINITY, Vec::new());
+    let start = Instant::now();
+    while ratios.len() < 5 || start.elapsed() < budget {
+        let t = Instant::now();
+        for _ in 0..batch {
+            a();
+        }
+        let ta = t.elapsed().as_nanos() as f64 / batch as f64;
+        let t = Instant::now();
+        for _ in 0..batch {
+            b();
+        }
+        let tb = t.elapsed().as_nanos() as f64 / batch as f64;
+        best_a = best_a.min(ta);
+        best_b = best_b.min(tb);
+        ratios.push(ta / tb);
+    }
+    ratios.sort_by(f64::total_cmp);
+    (best_a, best_b, ratios[ratios.len() / 2])
+}
+
 /// Triad `a = b + s c` on arrays of `d` values: ns per element of one
 /// d-vector streamed (STREAM's convention: 3 vectors per triad, the
 /// write-allocate read of `a` not counted).
