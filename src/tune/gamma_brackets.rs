@@ -36,6 +36,11 @@
 //! earn, so it never adds more than the exact path already costs; builds
 //! that did not pay for themselves raise the price. A sampler rebuilt every
 //! step (the C API) never builds a cell and runs exactly as without cache.
+//!
+//! Cells cover shapes up to `K_MAX`; from [`GAMMA_LARGE_SHAPE`] on, where the
+//! CDF is Wilson–Hilferty's and a cell would be far wider than the
+//! distribution, [`LargeShapeBounds`] settles the decisions from per-step
+//! bounds instead.
 
 use crate::special::{gamma_lg, gamma_p_lg, gamma_quantile_with, normal_cdf, GAMMA_LARGE_SHAPE};
 
