@@ -304,6 +304,23 @@ mod tests {
         [live[0] && f > p[0], live[1] && f > p[1], live[2] && f > p[2]]
     }
 
+    /// A `y` at shape `k`: next to the exact threshold of level `i` (relative
+    /// distance `10^(e₀ + span·U)`, either side) if `at` is `Some(i)`, else a
+    /// Gamma(k) draw by inversion.
+    fn draw_y(k: f64, p: [f64; 3], z: [f64; 3], at: Option<usize>, (e0, span): (f64, f64), unif: &mut impl FnMut() -> f64) -> f64 {
+        match at {
+            Some(i) => {
+                let q = gamma_quantile_with(k, p[i], z[i], gamma_lg(k));
+                let rel = libm::pow(10.0, e0 + span * unif()) * if unif() < 0.5 { -1.0 } else { 1.0 };
+                q * (1.0 + rel)
+            }
+            None => {
+                let u = unif().clamp(1e-12, 1.0 - 1e-12);
+                gamma_quantile_with(k, u, normal_quantile(u), gamma_lg(k))
+            }
+        }
+    }
+
     #[test]
     fn cached_decisions_equal_the_exact_cdf() {
         // Shapes drifting across many cells and level sets including dead
@@ -339,16 +356,7 @@ mod tests {
                         k = f64::from_bits(edge);
                     }
                 }
-                let y = if at_threshold {
-                    let i = (step / 8 % 3) as usize;
-                    let q = gamma_quantile_with(k, p[i], z[i], gamma_lg(k));
-                    let rel = libm::pow(10.0, -15.0 + 13.0 * unif()) * if unif() < 0.5 { -1.0 } else { 1.0 };
-                    q * (1.0 + rel)
-                } else {
-                    // A Gamma(k) draw, by inversion.
-                    let u = unif().clamp(1e-12, 1.0 - 1e-12);
-                    gamma_quantile_with(k, u, normal_quantile(u), gamma_lg(k))
-                };
+                let y = draw_y(k, p, z, at_threshold.then_some((step / 8 % 3) as usize), (-15.0, 13.0), &mut unif);
                 let want = exact(k, y, p, live);
                 if !at_threshold {
                     free_draws += 1;
@@ -391,15 +399,7 @@ mod tests {
             for step in 0..200_000u64 {
                 let k = libm::pow(10.0, 3.0 + 13.3 * unif());
                 let at_threshold = step % 2 == 0;
-                let y = if at_threshold {
-                    let i = (step / 2 % 3) as usize;
-                    let q = gamma_quantile_with(k, p[i], z[i], gamma_lg(k));
-                    let rel = libm::pow(10.0, -17.0 + 14.0 * unif()) * if unif() < 0.5 { -1.0 } else { 1.0 };
-                    q * (1.0 + rel)
-                } else {
-                    let u = unif().clamp(1e-12, 1.0 - 1e-12);
-                    gamma_quantile_with(k, u, normal_quantile(u), gamma_lg(k))
-                };
+                let y = draw_y(k, p, z, at_threshold.then_some((step / 2 % 3) as usize), (-17.0, 14.0), &mut unif);
                 let want = exact(k, y, p, live);
                 if !at_threshold && k <= LARGE_MAX {
                     free_draws += 1;

@@ -435,6 +435,38 @@ mod tests {
         }
     }
 
+    /// Drives a tuner 100 000 steps with `cfg` on `A = a_of(step, ε, ξ)`
+    /// (`ξ` standard normal, `ε` moved by the decisions), its levels kept
+    /// across steps, and asserts that every decision equals the one made with
+    /// fresh levels (no cache, exact CDF). `visit` sees each step's decision,
+    /// fit, levels and `A`; the kept levels are returned.
+    fn kept_levels_decide_as_fresh(
+        cfg: GammaTunerConfig<f64>,
+        rng: &mut crate::rng::Rng,
+        a_of: impl Fn(u32, f64, f64) -> f64,
+        mut visit: impl FnMut(Decision, Option<Fit>, &TunerLevels, f64),
+    ) -> TunerLevels {
+        let mut lv = TunerLevels::new(&cfg);
+        let mut tu = GammaTuner::<f64>::new();
+        let mut eps = 0.3;
+        for step in 0..100_000u32 {
+            let (u1, u2) = (rng.uniform().max(1e-300), rng.uniform());
+            let xi = libm::sqrt(-2.0 * libm::log(u1)) * libm::cos(core::f64::consts::TAU * u2);
+            let a = a_of(step, eps, xi);
+            let (d, fit) = tu.decide_with(a, &cfg, true, &mut lv);
+            assert_eq!(d, tu.decide(a, &cfg, true), "a = {a}, tuner {tu:?}");
+            visit(d, fit, &lv, a);
+            eps = GammaTuner::adapt(d, eps, cfg.adaption_strength);
+            tu.update(a, cfg.smoothing_factor);
+        }
+        lv
+    }
+
+    /// The paper's settings, with and without resets.
+    fn chain_configs() -> [GammaTunerConfig<f64>; 2] {
+        [GammaTunerConfig::paper(), GammaTunerConfig { reset_prob: 1.0, ..GammaTunerConfig::paper() }]
+    }
+
     #[test]
     fn a_chain_with_the_cache_decides_as_one_without() {
         // A tuner fed |ΔE| of a chain whose scale moves with its step size
@@ -443,23 +475,18 @@ mod tests {
         // levels every step (exact CDF always): the same decisions, the same
         // step sizes, and most decisions came from the cache.
         let mut rng = crate::rng::Rng::new(11, 0);
-        let mut unif = move || rng.uniform();
-        for cfg in [GammaTunerConfig::<f64>::paper(), GammaTunerConfig { reset_prob: 1.0, ..GammaTunerConfig::paper() }] {
-            let mut lv = TunerLevels::new(&cfg);
-            let mut tu = GammaTuner::<f64>::new();
-            let mut eps = 0.3;
+        for cfg in chain_configs() {
             let mut counts = [0u32; 3];
-            for _ in 0..100_000 {
-                let (u1, u2) = (unif().max(1e-300), unif());
-                let a = eps * eps * libm::fabs(libm::sqrt(-2.0 * libm::log(u1)) * libm::cos(core::f64::consts::TAU * u2));
-                let (d, _) = tu.decide_with(a, &cfg, true, &mut lv);
-                assert_eq!(d, tu.decide(a, &cfg, true), "a = {a}, tuner {tu:?}");
-                counts[0] += d.reset as u32;
-                counts[1] += d.shrink as u32;
-                counts[2] += d.grow as u32;
-                eps = GammaTuner::adapt(d, eps, cfg.adaption_strength);
-                tu.update(a, cfg.smoothing_factor);
-            }
+            let lv = kept_levels_decide_as_fresh(
+                cfg,
+                &mut rng,
+                |_, eps, xi| eps * eps * libm::fabs(xi),
+                |d, _, _, _| {
+                    counts[0] += d.reset as u32;
+                    counts[1] += d.shrink as u32;
+                    counts[2] += d.grow as u32;
+                },
+            );
             assert!(counts[1] > 1000 && counts[2] > 1000 && (counts[0] > 100 || cfg.reset_prob == 1.0), "{counts:?}");
             assert!(lv.brackets.balance() > 50_000, "cache balance {}", lv.brackets.balance());
         }
@@ -473,28 +500,22 @@ mod tests {
         // against fresh ones every step: the same decisions, and the bounds
         // settle nearly all of them.
         let mut rng = crate::rng::Rng::new(12, 0);
-        let mut unif = move || rng.uniform();
-        for cfg in [GammaTunerConfig::<f64>::paper(), GammaTunerConfig { reset_prob: 1.0, ..GammaTunerConfig::paper() }] {
-            let mut lv = TunerLevels::new(&cfg);
-            let mut tu = GammaTuner::<f64>::new();
-            let mut eps = 0.3;
+        for cfg in chain_configs() {
             let (mut large, mut settled, mut moves) = (0u32, 0u32, 0u32);
-            for step in 0..100_000u32 {
-                let noise = [1e-2, 1e-3, 1e-4, 1e-6][(step / 25_000) as usize];
-                let (u1, u2) = (unif().max(1e-300), unif());
-                let a = eps * eps * (1.0 + noise * libm::sqrt(-2.0 * libm::log(u1)) * libm::cos(core::f64::consts::TAU * u2));
-                let (d, fit) = tu.decide_with(a, &cfg, true, &mut lv);
-                assert_eq!(d, tu.decide(a, &cfg, true), "a = {a}, tuner {tu:?}");
-                if let (Some(f), Some(b)) = (fit, lv.large) {
-                    if f.k >= GAMMA_LARGE_SHAPE {
-                        large += 1;
-                        settled += b.lookup(f.k, a / f.theta).is_some() as u32;
+            kept_levels_decide_as_fresh(
+                cfg,
+                &mut rng,
+                |step, eps, xi| eps * eps * (1.0 + [1e-2, 1e-3, 1e-4, 1e-6][(step / 25_000) as usize] * xi),
+                |d, fit, lv, a| {
+                    if let (Some(f), Some(b)) = (fit, lv.large) {
+                        if f.k >= GAMMA_LARGE_SHAPE {
+                            large += 1;
+                            settled += b.lookup(f.k, a / f.theta).is_some() as u32;
+                        }
                     }
-                }
-                moves += (d.shrink || d.grow) as u32;
-                eps = GammaTuner::adapt(d, eps, cfg.adaption_strength);
-                tu.update(a, cfg.smoothing_factor);
-            }
+                    moves += (d.shrink || d.grow) as u32;
+                },
+            );
             assert!(large > 90_000 && settled as f64 > 0.999 * large as f64 && moves > 1000, "{large} {settled} {moves}");
         }
     }
