@@ -107,11 +107,13 @@ impl Kind {
     ///
     /// * MCLMC: per position stage a reduction (r u, g), a fused kick +
     ///   drift (r u, g, x; w u, x) and the gradient = 9; the last reduction
-    ///   and kick (+ refresh) (r u, g; w u) = 5. `9m + 5`: VV 14, McLachlan 23.
+    ///   and kick (+ refresh) (r u, g; w u) = 5; minus the first reduction,
+    ///   which the previous step's last kick (+ refresh) makes (fused
+    ///   refresh or none, step accepted: every step here): `9m + 3`: VV 12,
+    ///   McLachlan 21.
     /// * SMILE: the same passes (the reductions check the gradient through
     ///   its `‖g‖²`; only a gradient that needs cleaning costs a pass
-    ///   more, never here), except the first reduction, which the last kick
-    ///   of the previous step makes (no refresh here): `9m + 3` = 21.
+    ///   more, never here): `9m + 3` = 21.
     /// * pSMILE: + the diagonal read by every kick and by the reductions
     ///   after an evaluation (2m + 1), + the noise-EMA pass (r g, ḡ, σ;
     ///   w ḡ, σ) and the preconditioner pass, which also makes the next
@@ -124,7 +126,7 @@ impl Kind {
     ///   update (r x, g; w x') 3 = 7.
     pub fn vectors(self) -> f64 {
         match self {
-            Kind::Mclmc { integ, .. } => 9.0 * integ.grads_per_step() as f64 + 5.0,
+            Kind::Mclmc { integ, .. } => 9.0 * integ.grads_per_step() as f64 + 3.0,
             Kind::Smile => 21.0,
             Kind::Psmile => 35.0,
             Kind::Sgld => 5.0,

@@ -11,7 +11,7 @@
 
 use crate::real::Real;
 use crate::rng::{NormalBlocks, Rng};
-use crate::simd::{esh_kick, esh_kick_next, esh_kick_refresh, esh_kick_split, esh_reduce, Diag, Drift, EshSums, Kick, KickSums};
+use crate::simd::{esh_kick, esh_kick_next, esh_kick_refresh, esh_kick_refresh_next, esh_kick_split, esh_reduce, Diag, Drift, EshSums, Kick, KickSums};
 
 /// Which formula gives the kinetic-energy change `ΔK`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -207,6 +207,29 @@ pub fn esh_update_refresh<T: Real, D: Diag<T>>(
     let mut src = NormalBlocks::new(rng);
     let sums = esh_kick_refresh(u, g, s, p.kick, nu, || src.next_block::<T>());
     Ok(p.out(sums, form, dm1))
+}
+
+/// [`esh_update_refresh`] that also returns the reduction the next update
+/// would make with the same gradient and diagonal (a step's first update
+/// reuses the last stage's gradient): the bits [`esh_reduce`] would sum
+/// over the refreshed `u` ([`esh_kick_refresh_next`]), so that pass can be
+/// skipped when nothing changes `u`, `g` or `s` in between.
+#[allow(clippy::too_many_arguments)]
+pub fn esh_update_refresh_next<T: Real, D: Diag<T>>(
+    u: &mut [T],
+    g: &[T],
+    s: D,
+    t: T,
+    dm1: T,
+    form: KineticForm,
+    nu: T,
+    rng: &mut Rng,
+) -> Result<(EshOut<T>, EshSums<T>), NonFinite> {
+    let r = esh_reduce(u, g, s);
+    let p = plan(r, t, dm1)?;
+    let mut src = NormalBlocks::new(rng);
+    let (sums, uu) = esh_kick_refresh_next(u, g, s, p.kick, nu, || src.next_block::<T>());
+    Ok((p.out(sums, form, dm1), EshSums { uu, ug: sums.ug_new, gg: r.gg }))
 }
 
 /// The scalar half of an ESH update: kick coefficients from the reduction,

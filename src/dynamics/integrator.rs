@@ -11,10 +11,10 @@
 //! `c_{2k+1}` when more stages remain). Each momentum update is fused with the
 //! position update that follows it.
 
-use super::esh::{esh_update, esh_update_refresh, EshOut, KineticForm, NonFinite};
+use super::esh::{esh_update, esh_update_next, esh_update_refresh, esh_update_refresh_next, esh_update_split, EshOut, KineticForm, NonFinite};
 use crate::rng::Rng;
 use crate::real::Real;
-use crate::simd::{Diag, Drift};
+use crate::simd::{esh_reduce, Diag, Drift, EshSums};
 
 /// The integrator of the isokinetic dynamics.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
@@ -176,6 +176,41 @@ impl<'a, T: Real, D: Diag<T>> Stepper<'a, T, D> {
         let t = self.coef(2 * k as usize) * self.eps;
         let out = esh_update_refresh(self.u, g, self.s, t, self.dm1, self.form, nu, rng)?;
         Ok((out, StageOutcome::Done))
+    }
+
+    /// [`begin`](Self::begin) with the first update's reduction already
+    /// made (by the previous step's [`resume_next`](Self::resume_next), over
+    /// the same `u`, `g` and `s`): the same result, one pass fewer.
+    pub fn begin_with(&mut self, g: &[T], x_src: &[T], x: &mut [T], r: EshSums<T>) -> Result<EshOut<T>, NonFinite> {
+        let h = self.coef(1) * self.eps;
+        let t = self.coef(0) * self.eps;
+        esh_update_split(self.u, g, r, self.s, t, self.dm1, self.form, Some(Drift { x_src: Some(x_src), x, h }), self.s)
+    }
+
+    /// [`resume`](Self::resume) (`nu = None`) or
+    /// [`resume_refresh`](Self::resume_refresh) (`nu = Some(ν)`) that, on
+    /// the step's last update, also returns the reduction the next step's
+    /// first update would make over the final `u` with this `g` and `s`,
+    /// summed to the same bits, for [`begin_with`](Self::begin_with).
+    #[allow(clippy::type_complexity)]
+    pub fn resume_next(&mut self, k: u32, g: &[T], x: &mut [T], nu: Option<T>, rng: &mut Rng) -> Result<(EshOut<T>, StageOutcome, Option<EshSums<T>>), NonFinite> {
+        let k = if k == 0 { 1 } else { k };
+        if k < self.integrator.grads_per_step() {
+            let (out, next) = self.resume(k, g, x)?;
+            return Ok((out, next, None));
+        }
+        let t = self.coef(2 * k as usize) * self.eps;
+        match nu {
+            Some(nu) => {
+                let (out, r) = esh_update_refresh_next(self.u, g, self.s, t, self.dm1, self.form, nu, rng)?;
+                Ok((out, StageOutcome::Done, Some(r)))
+            }
+            None => {
+                let r = esh_reduce(self.u, g, self.s);
+                let (out, ug) = esh_update_next(self.u, g, r, self.s, t, self.dm1, self.form)?;
+                Ok((out, StageOutcome::Done, Some(EshSums { uu: out.uu, ug, gg: r.gg })))
+            }
+        }
     }
 }
 

@@ -30,19 +30,23 @@
 //! | caller's gradient at the new x (inline benchmark target) | x | g | 2 |
 //! | last kick fused with the refresh (normals made in registers) | u, g | u | 3 |
 //!
-//! Total `9m + 5` with the gradient (`7m + 5` without): velocity Verlet 14,
-//! McLachlan 23. No refresh: the same passes. [`RefreshMode::Split`] adds a
-//! separate half-refresh pass (reads and writes u: +2). A diagonal
-//! preconditioner adds one read per reduction and kick (`2m + 2`). The
-//! benchmark floor (`benches/harness`, `examples/perf_report.rs`) uses
-//! these counts.
+//! The last kick (with the fused refresh, or without one) also sums the next
+//! step's first reduction over the final `u` ([`Stepper::resume_next`]: the
+//! same bits the reduction pass would give), so after an accepted step that
+//! pass is skipped. Total `9m + 3` with the gradient (`7m + 3` without):
+//! velocity Verlet 12, McLachlan 21; `9m + 5` for a step after a rejected
+//! one or a setter call, or with [`RefreshMode::Split`], which also adds
+//! a separate half-refresh pass (reads and writes u: +2). No refresh: the
+//! same passes. A diagonal preconditioner adds one read per reduction and
+//! kick (`2m + 1`). The benchmark floor (`benches/harness`,
+//! `examples/perf_report.rs`) uses these counts.
 
 use crate::dynamics::{partial_refresh, random_direction, refresh_scale, Integrator, KineticForm, KineticSum, StageOutcome, Stepper};
 use crate::error::Error;
 use crate::real::Real;
 use crate::rng::Rng;
 use crate::samplers::request::{Divergence, LogDensity, Progress, Request, RequestKind, StepInfo};
-use crate::simd::{norm_sq, Diag, Identity};
+use crate::simd::{norm_sq, Diag, EshSums, Identity};
 
 /// Settings of an MCLMC chain.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -198,6 +202,14 @@ impl<T: Real> MclmcState<T> {
 pub struct Mclmc<'a, T: Real> {
     st: MclmcState<T>,
     ws: &'a mut [T],
+    /// The next step's first reduction (`‖u‖²`, `u·(s⊙g)`, `‖s⊙g‖²`), made by
+    /// the last momentum pass of the step before ([`Stepper::resume_next`])
+    /// with the fused refresh or none. Derived, not part of the checkpoint:
+    /// the same bits as the reduction it replaces, so a chain rebuilt with
+    /// `from_parts` (which starts without it) continues identically. Taken
+    /// by `begin_step`; dropped by a rejected step and by anything that
+    /// changes `u`, the stored gradient, `s` or the refresh mode.
+    next: Option<EshSums<T>>,
 }
 
 struct Parts<'b, T> {
@@ -258,14 +270,14 @@ impl<'a, T: Real> Mclmc<'a, T> {
         workspace[..d].copy_from_slice(x0);
         workspace[5 * d..].fill(T::ONE);
         st.uu = random_direction(&mut workspace[4 * d..5 * d], &mut st.rng);
-        Ok(Mclmc { st, ws: workspace })
+        Ok(Mclmc { st, ws: workspace, next: None })
     }
 
     /// Rebuilds a chain from a checkpoint: a state and a workspace holding
     /// the values they had together. Errors: `BufferLength`, `InvalidState`.
     pub fn from_parts(state: MclmcState<T>, workspace: &'a mut [T]) -> Result<Self, Error> {
         state.validate(workspace.len())?;
-        Ok(Mclmc { st: state, ws: workspace })
+        Ok(Mclmc { st: state, ws: workspace, next: None })
     }
 
     /// The scalar state (copy it, together with the workspace, to checkpoint).
@@ -346,6 +358,8 @@ impl<'a, T: Real> Mclmc<'a, T> {
     /// Changes the settings between steps. Errors: `OutOfOrder` inside a
     /// step, the errors of [`MclmcConfig::validate`].
     pub fn set_config(&mut self, cfg: MclmcConfig<T>) -> Result<(), Error> {
+        // The cached reduction stays: it depends on u, g and s, not on the
+        // settings (the MCLMC tuner changes ε every step).
         self.idle_or_uninit()?;
         cfg.validate()?;
         self.st.step_size = cfg.step_size;
@@ -359,6 +373,7 @@ impl<'a, T: Real> Mclmc<'a, T> {
     pub fn set_refresh_mode(&mut self, mode: RefreshMode) -> Result<(), Error> {
         self.idle_or_uninit()?;
         self.st.refresh = mode as u32;
+        self.next = None;
         Ok(())
     }
 
@@ -385,6 +400,7 @@ impl<'a, T: Real> Mclmc<'a, T> {
         }
         self.ws[4 * d..5 * d].copy_from_slice(u);
         self.st.uu = uu;
+        self.next = None;
         Ok(())
     }
 
@@ -411,6 +427,7 @@ impl<'a, T: Real> Mclmc<'a, T> {
                 self.st.precond = 1;
             }
         }
+        self.next = None;
         Ok(())
     }
 
@@ -428,6 +445,7 @@ impl<'a, T: Real> Mclmc<'a, T> {
         let r = self.cur_range();
         self.ws[r].copy_from_slice(x);
         self.st.phase = PHASE_NEED_INIT;
+        self.next = None;
         Ok(())
     }
 
@@ -457,6 +475,9 @@ impl<'a, T: Real> Mclmc<'a, T> {
         let st = &mut self.st;
         let d = st.dim as usize;
         let p = split(self.ws, d, st.cur);
+        // (Only the fused refresh or none makes it; the split refresh is
+        // about to change u.)
+        let known = self.next.take().filter(|_| st.refresh != RefreshMode::Split as u32);
         if st.refresh == RefreshMode::Split as u32 {
             let half = st.step_size * T::from_f64(0.5);
             if let Some(nu) = refresh_scale(half, st.decoherence_length, d) {
@@ -466,10 +487,11 @@ impl<'a, T: Real> Mclmc<'a, T> {
         // The preconditioner flag is resolved once per call, not per element:
         // the kernels are monomorphised for the identity (one d-vector less
         // traffic) and for a slice.
-        let r = if st.precond == 1 {
-            stepper(st, p.u, &*p.s).begin(p.g_cur, p.x_cur, p.x_new)
-        } else {
-            stepper(st, p.u, Identity).begin(p.g_cur, p.x_cur, p.x_new)
+        let r = match (known, st.precond == 1) {
+            (Some(sums), true) => stepper(st, p.u, &*p.s).begin_with(p.g_cur, p.x_cur, p.x_new, sums),
+            (Some(sums), false) => stepper(st, p.u, Identity).begin_with(p.g_cur, p.x_cur, p.x_new, sums),
+            (None, true) => stepper(st, p.u, &*p.s).begin(p.g_cur, p.x_cur, p.x_new),
+            (None, false) => stepper(st, p.u, Identity).begin(p.g_cur, p.x_cur, p.x_new),
         };
         // An error is unreachable for a validated chain (the stored gradient
         // passed the same checks when it was accepted); if it happened, the
@@ -524,24 +546,36 @@ impl<'a, T: Real> Mclmc<'a, T> {
         // inside the last momentum update's pass.
         let h = if st.refresh == RefreshMode::Split as u32 { st.step_size * T::from_f64(0.5) } else { st.step_size };
         let nu = refresh_scale(h, st.decoherence_length, d);
-        let outcome = match (nu, st.precond == 1) {
-            (Some(nu), true) => stepper(st, p.u, &*p.s).resume_refresh(k, p.g_new, p.x_new, nu, &mut st.rng),
-            (Some(nu), false) => stepper(st, p.u, Identity).resume_refresh(k, p.g_new, p.x_new, nu, &mut st.rng),
-            (None, true) => stepper(st, p.u, &*p.s).resume(k, p.g_new, p.x_new),
-            (None, false) => stepper(st, p.u, Identity).resume(k, p.g_new, p.x_new),
+        // With the fused refresh (or none) the step's last pass also makes
+        // the next step's first reduction; the split refresh changes u again
+        // before that one.
+        let fused = st.refresh != RefreshMode::Split as u32;
+        let outcome = match (fused, nu, st.precond == 1) {
+            (true, nu, true) => stepper(st, p.u, &*p.s).resume_next(k, p.g_new, p.x_new, nu, &mut st.rng),
+            (true, nu, false) => stepper(st, p.u, Identity).resume_next(k, p.g_new, p.x_new, nu, &mut st.rng),
+            (false, Some(nu), true) => stepper(st, p.u, &*p.s).resume_refresh(k, p.g_new, p.x_new, nu, &mut st.rng).map(|(o, n)| (o, n, None)),
+            (false, Some(nu), false) => stepper(st, p.u, Identity).resume_refresh(k, p.g_new, p.x_new, nu, &mut st.rng).map(|(o, n)| (o, n, None)),
+            (false, None, true) => stepper(st, p.u, &*p.s).resume(k, p.g_new, p.x_new).map(|(o, n)| (o, n, None)),
+            (false, None, false) => stepper(st, p.u, Identity).resume(k, p.g_new, p.x_new).map(|(o, n)| (o, n, None)),
         };
         match outcome {
             Err(_) => Progress::Step(self.reject(Divergence::NonFinite)),
-            Ok((out, StageOutcome::NeedGradient { stage })) => {
+            Ok((out, StageOutcome::NeedGradient { stage }, _)) => {
                 self.st.dk.add(&out);
                 self.st.uu = out.uu;
                 self.st.stage = stage;
                 Progress::NeedEval
             }
-            Ok((out, StageOutcome::Done)) => {
+            Ok((out, StageOutcome::Done, next)) => {
                 self.st.dk.add(&out);
                 self.st.uu = out.uu;
-                Progress::Step(self.finish_step())
+                let info = self.finish_step();
+                // Kept only for an accepted step: its gradient is the one
+                // the sums were made with, and `u` stays as they saw it.
+                if info.divergence == Divergence::None {
+                    self.next = next;
+                }
+                Progress::Step(info)
             }
         }
     }

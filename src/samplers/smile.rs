@@ -49,8 +49,8 @@
 //! the first update's reduction (r u, g) and kick + drift (r u, g, x; w u, x);
 //! per evaluation the gradient (r x; w g), the next reduction (r u, g) and
 //! the kick + drift (5), or for the last one the kick alone (r u, g; w u).
-//! Total `9m + 5` = 23 for McLachlan, the same as MCLMC without a refresh;
-//! `9m + 3` = 21 when the previous step's last kick also made this step's
+//! Total `9m + 5` = 23 for McLachlan; `9m + 3` = 21 (as for MCLMC, which
+//! does the same) when the previous step's last kick also made this step's
 //! first reduction ([`esh_update_next`]: no preconditioner, no refresh in
 //! between, step accepted — the usual case), which is then skipped.
 //! The reductions leave out `‖u‖²` (the state's `uu`, which the momentum

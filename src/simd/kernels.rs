@@ -395,15 +395,44 @@ pub fn esh_kick_refresh<T: Real, D: Diag<T>, F: FnMut() -> [T::V; 4]>(
     s: D,
     k: Kick<T>,
     nu: T,
-    mut noise: F,
+    noise: F,
 ) -> KickSums<T> {
+    kick_refresh_impl::<T, D, F, false>(u, g, s, k, nu, noise).0
+}
+
+/// [`esh_kick_refresh`] that also makes the next update's reduction when it
+/// uses the same gradient (an MCLMC step's first update reuses the last
+/// stage's): [`KickSums::ug_new`] is `u'·(s⊙g)` over the refreshed
+/// momentum and the second value `‖u'‖²`, both summed exactly as
+/// [`esh_reduce`] sums them (the same bits; `uu_new` keeps this kernel's
+/// own order). Traffic: that of `esh_kick_refresh`.
+pub fn esh_kick_refresh_next<T: Real, D: Diag<T>, F: FnMut() -> [T::V; 4]>(
+    u: &mut [T],
+    g: &[T],
+    s: D,
+    k: Kick<T>,
+    nu: T,
+    noise: F,
+) -> (KickSums<T>, T) {
+    kick_refresh_impl::<T, D, F, true>(u, g, s, k, nu, noise)
+}
+
+#[inline(always)]
+fn kick_refresh_impl<T: Real, D: Diag<T>, F: FnMut() -> [T::V; 4], const NEXT: bool>(
+    u: &mut [T],
+    g: &[T],
+    s: D,
+    k: Kick<T>,
+    nu: T,
+    mut noise: F,
+) -> (KickSums<T>, T) {
     let n = min_len(min_len(u.len(), g.len()), s.len());
     let l = T::LANES;
     let nb = n - n % (4 * l);
     let c = KickLanes::<T>::new(k, T::ZERO);
     let nv = nu.splat();
     let z = T::ZERO.splat();
-    let (mut sp, mut uu) = ([z; 2], [z; 2]);
+    let (mut sp, mut uu, mut ug) = ([z; 2], [z; 2], [z; 2]);
     let (pu, pg) = (u.as_mut_ptr(), g.as_ptr());
     let mut i = 0;
     // SAFETY: i + 4·LANES <= nb <= n bounds every access.
@@ -415,6 +444,11 @@ pub fn esh_kick_refresh<T: Real, D: Diag<T>, F: FnMut() -> [T::V; 4]>(
                 let un = T::vfma(nv, zq, c.kick(pu, pg, s, j, &mut sp[q & 1]));
                 T::vwrite(un, pu.add(j));
                 uu[q & 1] = T::vfma(un, un, uu[q & 1]);
+                if NEXT {
+                    // Vector j/LANES goes to accumulator (j/LANES) & 1, as in
+                    // `esh_reduce` (blocks start at even vectors).
+                    ug[q & 1] = T::vfma(un, s.v(j) * T::vread(pg.add(j)), ug[q & 1]);
+                }
             }
             i += 4 * l;
         }
@@ -429,8 +463,33 @@ pub fn esh_kick_refresh<T: Real, D: Diag<T>, F: FnMut() -> [T::V; 4]>(
             r.uu_new += un * un;
         }
     }
+    let mut uu_red = T::ZERO;
+    if NEXT {
+        // The tail as `esh_reduce` sums it: whole vectors into the same
+        // accumulators, then the scalars after the horizontal sum.
+        let nvec = n - n % l;
+        let mut j = nb;
+        // SAFETY: j + LANES <= nvec <= n.
+        unsafe {
+            while j < nvec {
+                let q = (j / l) & 1;
+                let uv = T::vread(pu.add(j));
+                uu[q] = T::vfma(uv, uv, uu[q]);
+                ug[q] = T::vfma(uv, s.v(j) * T::vread(pg.add(j)), ug[q]);
+                j += l;
+            }
+        }
+        uu_red = T::vsum(uu[0] + uu[1]);
+        r.ug_new = T::vsum(ug[0] + ug[1]);
+        for j in nvec..n {
+            // SAFETY: j < n <= s.len().
+            let sg = unsafe { s.at(j) } * g[j];
+            uu_red += u[j] * u[j];
+            r.ug_new += u[j] * sg;
+        }
+    }
     r.spm = scale_spm(r.spm, c.q);
-    r
+    (r, uu_red)
 }
 
 /// A noise block's values in order (for the partial block at the end).
@@ -740,6 +799,48 @@ mod tests {
                 assert!((u3[i] - un).abs() < 1e-14 && (x3[i] - (x0[i] + 0.3 * sd[i] * un)).abs() < 1e-14);
             }
         }
+    }
+
+    /// The refresh pass's by-product is exactly the reduction a separate
+    /// pass would make over the refreshed momentum, and the refresh itself
+    /// is unchanged: every length from 0 to 3 blocks and beyond (all tails),
+    /// both precisions, with and without a diagonal.
+    fn refresh_next_is_the_reduction<T: Real>() {
+        let block = 4 * T::LANES;
+        let noise_of = |seed: u64| {
+            let z = data::<T>(200, seed);
+            let mut b = 0;
+            move || {
+                let v: [T::V; 4] = core::array::from_fn(|q| T::vload(&z[(b * block + q * T::LANES) % 160..][..T::LANES]));
+                b += 1;
+                v
+            }
+        };
+        let k = Kick { a_u: T::from_f64(0.7), b_g: T::from_f64(-0.3), iu: T::from_f64(1.3), ie: T::from_f64(0.9), pm: T::ONE };
+        let nu = T::from_f64(0.25);
+        for n in (0..3 * block + 3).chain([1000, 1003]) {
+            let u0 = data::<T>(n, 21);
+            let g = data::<T>(n, 22);
+            let sv: Vec<T> = data::<T>(n, 23).iter().map(|&v| T::from_f64(1.5) + v).collect();
+            for diag in [false, true] {
+                let (mut ua, mut ub) = (u0.clone(), u0.clone());
+                let (ra, (rb, uu)) = if diag {
+                    (esh_kick_refresh(&mut ua, &g, &sv[..], k, nu, noise_of(5)), esh_kick_refresh_next(&mut ub, &g, &sv[..], k, nu, noise_of(5)))
+                } else {
+                    (esh_kick_refresh(&mut ua, &g, Identity, k, nu, noise_of(5)), esh_kick_refresh_next(&mut ub, &g, Identity, k, nu, noise_of(5)))
+                };
+                assert_eq!(ua, ub, "n={n}");
+                assert_eq!((ra.spm, ra.uu_new), (rb.spm, rb.uu_new), "n={n}");
+                let want = if diag { esh_reduce(&ub, &g, &sv[..]) } else { esh_reduce(&ub, &g, Identity) };
+                assert_eq!((uu.to_f64().to_bits(), rb.ug_new.to_f64().to_bits()), (want.uu.to_f64().to_bits(), want.ug.to_f64().to_bits()), "n={n} diag={diag}");
+            }
+        }
+    }
+
+    #[test]
+    fn refresh_next_is_the_reduction_f32_f64() {
+        refresh_next_is_the_reduction::<f32>();
+        refresh_next_is_the_reduction::<f64>();
     }
 
     #[test]
