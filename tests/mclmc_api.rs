@@ -281,9 +281,9 @@ impl LogDensity<f64> for NanOnce {
 }
 
 /// A chain keeps the next step's first reduction from the last pass of
-/// the step before (a derived value, not in the state). A chain rebuilt
-/// from its parts before every step never has it and makes the reduction
-/// pass instead: the two must agree to the bit, through every integrator,
+/// the step before (in its state, so checkpoints keep it too). A chain
+/// whose sums are dropped before every step makes the reduction pass
+/// instead: the two must agree to the bit, through every integrator,
 /// refresh or none, fused or split, with and without a preconditioner,
 /// across divergences (which drop the cached sums), a new preconditioner
 /// and a new momentum (ditto) and a new step size (which keeps them), at
@@ -312,8 +312,12 @@ fn cached_first_reduction_changes_no_bit() {
                         let (mut nan, mut cut) = (0, 0);
                         for step in 0..40 {
                             if rebuild {
+                                // A checkpoint round trip keeps the sums (they
+                                // are in the state); a setter drops them, even
+                                // one that changes nothing.
                                 let (st, ws) = chain.into_parts();
                                 chain = Mclmc::from_parts(st, ws).unwrap();
+                                chain.set_refresh_mode(mode).unwrap();
                             }
                             if step == 10 && precond {
                                 chain.set_preconditioner(Some(&s2)).unwrap();

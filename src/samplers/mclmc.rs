@@ -143,9 +143,34 @@ pub struct MclmcState<T> {
     steps: u64,
     grad_evals: u64,
     divergences: u64,
+    /// The next step's first reduction `[‖u‖², u·(s⊙g), ‖s⊙g‖²]`, valid when
+    /// `has_next == 1` (only between steps): made by the last momentum pass
+    /// of the step before ([`Stepper::resume_next`]) with the fused refresh
+    /// or none, the same bits the reduction pass would sum. In the state so
+    /// that a chain rebuilt from its parts (the C ABI rebuilds on every
+    /// call) keeps it; dropped by a rejected step and by anything that
+    /// changes `u`, the stored gradient, `s` or the refresh mode.
+    next: [T; 3],
+    has_next: u32,
 }
 
 impl<T: Real> MclmcState<T> {
+    fn take_next(&mut self) -> Option<EshSums<T>> {
+        let n = (self.has_next == 1).then(|| EshSums { uu: self.next[0], ug: self.next[1], gg: self.next[2] });
+        self.has_next = 0;
+        n
+    }
+
+    fn set_next(&mut self, r: Option<EshSums<T>>) {
+        match r {
+            Some(r) => {
+                self.next = [r.uu, r.ug, r.gg];
+                self.has_next = 1;
+            }
+            None => self.has_next = 0,
+        }
+    }
+
     /// Dimension of the chain.
     pub fn dim(&self) -> usize {
         self.dim as usize
@@ -187,6 +212,8 @@ impl<T: Real> MclmcState<T> {
             && self.phase <= PHASE_IN_STEP
             && self.cur <= 1
             && self.refresh <= 1
+            && self.has_next <= 1
+            && (self.has_next == 0 || self.phase == PHASE_IDLE)
             && (self.phase != PHASE_IN_STEP
                 || (self.stage >= 1 && self.stage <= Integrator::from_u32(self.integrator).map_or(0, |i| i.grads_per_step())));
         if ok {
@@ -202,14 +229,6 @@ impl<T: Real> MclmcState<T> {
 pub struct Mclmc<'a, T: Real> {
     st: MclmcState<T>,
     ws: &'a mut [T],
-    /// The next step's first reduction (`‖u‖²`, `u·(s⊙g)`, `‖s⊙g‖²`), made by
-    /// the last momentum pass of the step before ([`Stepper::resume_next`])
-    /// with the fused refresh or none. Derived, not part of the checkpoint:
-    /// the same bits as the reduction it replaces, so a chain rebuilt with
-    /// `from_parts` (which starts without it) continues identically. Taken
-    /// by `begin_step`; dropped by a rejected step and by anything that
-    /// changes `u`, the stored gradient, `s` or the refresh mode.
-    next: Option<EshSums<T>>,
 }
 
 struct Parts<'b, T> {
@@ -265,19 +284,21 @@ impl<'a, T: Real> Mclmc<'a, T> {
             steps: 0,
             grad_evals: 0,
             divergences: 0,
+            next: [T::ZERO; 3],
+            has_next: 0,
         };
         workspace.fill(T::ZERO);
         workspace[..d].copy_from_slice(x0);
         workspace[5 * d..].fill(T::ONE);
         st.uu = random_direction(&mut workspace[4 * d..5 * d], &mut st.rng);
-        Ok(Mclmc { st, ws: workspace, next: None })
+        Ok(Mclmc { st, ws: workspace })
     }
 
     /// Rebuilds a chain from a checkpoint: a state and a workspace holding
     /// the values they had together. Errors: `BufferLength`, `InvalidState`.
     pub fn from_parts(state: MclmcState<T>, workspace: &'a mut [T]) -> Result<Self, Error> {
         state.validate(workspace.len())?;
-        Ok(Mclmc { st: state, ws: workspace, next: None })
+        Ok(Mclmc { st: state, ws: workspace })
     }
 
     /// The scalar state (copy it, together with the workspace, to checkpoint).
@@ -373,7 +394,7 @@ impl<'a, T: Real> Mclmc<'a, T> {
     pub fn set_refresh_mode(&mut self, mode: RefreshMode) -> Result<(), Error> {
         self.idle_or_uninit()?;
         self.st.refresh = mode as u32;
-        self.next = None;
+        self.st.has_next = 0;
         Ok(())
     }
 
@@ -400,7 +421,7 @@ impl<'a, T: Real> Mclmc<'a, T> {
         }
         self.ws[4 * d..5 * d].copy_from_slice(u);
         self.st.uu = uu;
-        self.next = None;
+        self.st.has_next = 0;
         Ok(())
     }
 
@@ -427,7 +448,7 @@ impl<'a, T: Real> Mclmc<'a, T> {
                 self.st.precond = 1;
             }
         }
-        self.next = None;
+        self.st.has_next = 0;
         Ok(())
     }
 
@@ -445,7 +466,7 @@ impl<'a, T: Real> Mclmc<'a, T> {
         let r = self.cur_range();
         self.ws[r].copy_from_slice(x);
         self.st.phase = PHASE_NEED_INIT;
-        self.next = None;
+        self.st.has_next = 0;
         Ok(())
     }
 
@@ -477,7 +498,7 @@ impl<'a, T: Real> Mclmc<'a, T> {
         let p = split(self.ws, d, st.cur);
         // (Only the fused refresh or none makes it; the split refresh is
         // about to change u.)
-        let known = self.next.take().filter(|_| st.refresh != RefreshMode::Split as u32);
+        let known = st.take_next().filter(|_| st.refresh != RefreshMode::Split as u32);
         if st.refresh == RefreshMode::Split as u32 {
             let half = st.step_size * T::from_f64(0.5);
             if let Some(nu) = refresh_scale(half, st.decoherence_length, d) {
@@ -573,7 +594,7 @@ impl<'a, T: Real> Mclmc<'a, T> {
                 // Kept only for an accepted step: its gradient is the one
                 // the sums were made with, and `u` stays as they saw it.
                 if info.divergence == Divergence::None {
-                    self.next = next;
+                    self.st.set_next(next);
                 }
                 Progress::Step(info)
             }

@@ -287,7 +287,8 @@ pub struct SmileState<T> {
     gcur: u32,
     /// 1 once a log density has been stored (corrected mode's "ℓ is set").
     has_logp: u32,
-    _pad: u32,
+    /// 1 when `next` holds the next step's first reduction (between steps only).
+    has_next: u32,
     rng: Rng,
     logp: T,
     logp_new: T,
@@ -304,9 +305,31 @@ pub struct SmileState<T> {
     flagged: u64,
     /// Flagged gradient entries of the step in progress.
     step_flagged: u64,
+    /// The next step's first reduction `[u·g̃, ‖g̃‖²]`, made by the step's
+    /// last kick ([`esh_update_next`]) or by pSMILE's preconditioner pass,
+    /// the same bits the reduction would sum; valid when `has_next == 1`. In
+    /// the state so that a chain rebuilt from its parts (the C ABI rebuilds
+    /// on every call) keeps it; dropped by anything that changes `u`, the
+    /// stored gradient or `s`.
+    next: [T; 2],
 }
 
 impl<T: Real> SmileState<T> {
+    fn take_next(&mut self) -> Option<UgGg<T>> {
+        let n = (self.has_next == 1).then_some(UgGg { ug: self.next[0], gg: self.next[1] });
+        self.has_next = 0;
+        n
+    }
+
+    fn set_next(&mut self, r: Option<UgGg<T>>) {
+        match r {
+            Some(r) => {
+                self.next = [r.ug, r.gg];
+                self.has_next = 1;
+            }
+            None => self.has_next = 0,
+        }
+    }
 
     /// Dimension of the chain.
     pub fn dim(&self) -> usize {
@@ -396,6 +419,8 @@ impl<T: Real> SmileState<T> {
             && self.xcur <= 1
             && self.gcur <= 1
             && self.has_logp <= 1
+            && self.has_next <= 1
+            && (self.has_next == 0 || self.phase == PHASE_IDLE)
             && self.logp.is_finite()
             && self.uu >= T::ZERO
             && self.uu.is_finite()
@@ -415,15 +440,11 @@ impl<T: Real> SmileState<T> {
 pub struct Smile<'a, T: Real> {
     st: SmileState<T>,
     ws: &'a mut [T],
-    // Derived values kept between steps but not part of the checkpoint:
-    // both are recomputed, to the same bits, by a chain rebuilt with
-    // `from_parts` (which starts without them).
-    /// The tuner's per-configuration constants (built on first use).
+    /// The tuner's per-configuration constants (built on first use): kept
+    /// between steps but not part of the checkpoint (too large to copy on
+    /// every C call); a chain rebuilt with `from_parts` starts without them
+    /// and decides the same.
     levels: Option<TunerLevels>,
-    /// The next step's first reduction (`u·g̃`, `‖g̃‖²`), when pSMILE's
-    /// preconditioner pass already made it; taken by `begin_step`, dropped
-    /// by anything that changes `u` or the stored gradient.
-    next_sums: Option<UgGg<T>>,
 }
 
 /// The workspace's vectors with the double buffers resolved.
@@ -607,7 +628,7 @@ impl<'a, T: Real> Smile<'a, T> {
             xcur: 0,
             gcur: 0,
             has_logp: 0,
-            _pad: 0,
+            has_next: 0,
             rng: Rng::new(seed, stream),
             logp: T::ZERO,
             logp_new: T::ZERO,
@@ -620,20 +641,21 @@ impl<'a, T: Real> Smile<'a, T> {
             resets: 0,
             flagged: 0,
             step_flagged: 0,
+            next: [T::ZERO; 2],
         };
         st.set_config(&cfg);
         workspace[..d].copy_from_slice(x0);
         workspace[d..5 * d].fill(T::ZERO);
         // s = 1, σ_g = 1, ḡ = 1: the reference's initial preconditioner state.
         workspace[5 * d..].fill(T::ONE);
-        Ok(Smile { st, ws: workspace, levels: None, next_sums: None })
+        Ok(Smile { st, ws: workspace, levels: None })
     }
 
     /// Rebuilds a chain from a checkpoint: a state and a workspace holding
     /// the values they had together. Errors: `BufferLength`, `InvalidState`.
     pub fn from_parts(state: SmileState<T>, workspace: &'a mut [T]) -> Result<Self, Error> {
         state.validate(workspace.len())?;
-        Ok(Smile { st: state, ws: workspace, levels: None, next_sums: None })
+        Ok(Smile { st: state, ws: workspace, levels: None })
     }
 
     /// The scalar state (copy it, together with the workspace, to checkpoint).
@@ -756,6 +778,18 @@ impl<'a, T: Real> Smile<'a, T> {
         Ok(())
     }
 
+    /// Drops what the chain derives and keeps between steps: the tuner's
+    /// constants and caches (never in the state) and the next step's first
+    /// reduction (in the state, so that checkpoints and the C ABI keep it).
+    /// The chain then recomputes them, to the same bits; the tests use it to
+    /// compare a chain that keeps them with one that never has them.
+    #[doc(hidden)]
+    pub fn drop_derived(&mut self) {
+        self.levels = None;
+        self.st.has_next = 0;
+        self.st.next = [T::ZERO; 2];
+    }
+
     /// Sets the step size ε. Errors: `InvalidStepSize`, `OutOfOrder`.
     pub fn set_step_size(&mut self, eps: T) -> Result<(), Error> {
         self.idle()?;
@@ -779,7 +813,7 @@ impl<'a, T: Real> Smile<'a, T> {
         if !x.iter().all(|v| v.is_finite()) {
             return Err(Error::InvalidValue);
         }
-        self.next_sums = None;
+        self.st.has_next = 0;
         let st = &mut self.st;
         let p = split(self.ws, d, st.xcur, st.gcur);
         p.x_cur.copy_from_slice(x);
@@ -805,7 +839,7 @@ impl<'a, T: Real> Smile<'a, T> {
         }
         self.ws[4 * d..5 * d].copy_from_slice(u);
         self.st.uu = uu;
-        self.next_sums = None;
+        self.st.has_next = 0;
         Ok(())
     }
 
@@ -855,7 +889,7 @@ impl<'a, T: Real> Smile<'a, T> {
         if let Some(nu) = refresh_scale(half, self.st.decoherence_length, d) {
             let st = &mut self.st;
             st.uu = partial_refresh(&mut self.ws[4 * d..5 * d], st.uu, nu, &mut st.rng);
-            self.next_sums = None;
+            self.st.has_next = 0;
             true
         } else {
             false
@@ -865,7 +899,7 @@ impl<'a, T: Real> Smile<'a, T> {
     fn begin_step(&mut self) {
         // `st.uu` is bitwise the `‖u‖²` a reduction would sum (the momentum
         // passes, `norm_sq` and resets keep it so), except after a refresh.
-        let known = match (self.refresh(), self.next_sums.take()) {
+        let known = match (self.refresh(), self.st.take_next()) {
             (true, _) => Known::Nothing,
             (false, None) => Known::Uu(self.st.uu),
             (false, Some(r)) => Known::All(self.st.uu, r),
@@ -1012,7 +1046,7 @@ impl<'a, T: Real> Smile<'a, T> {
             st.gcur ^= 1;
             st.logp = st.logp_new;
             st.has_logp = 1;
-            self.next_sums = next;
+            st.set_next(next);
         }
         if st.precond == 1 && (reference || !dec.reset) {
             let p = split(self.ws, d, st.xcur, st.gcur);
@@ -1024,7 +1058,8 @@ impl<'a, T: Real> Smile<'a, T> {
             // The new `s` needs the whole sum, so it takes a pass of its own;
             // that pass also makes the next step's first reduction (u and
             // the stored gradient no longer change), which then skips its own.
-            self.next_sums = Some(precond_from_spread_reduce(p.sd, sum, p.s, p.u, p.g_cur, !reference));
+            let r = precond_from_spread_reduce(p.sd, sum, p.s, p.u, p.g_cur, !reference);
+            st.set_next(Some(r));
         }
         let divergence = if dec.reset { Divergence::EnergyError } else { Divergence::None };
         if !dec.reset {
