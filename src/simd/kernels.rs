@@ -469,6 +469,8 @@ fn kick_refresh_impl<T: Real, D: Diag<T>, F: FnMut() -> [T::V; 4], const NEXT: b
         // accumulators, then the scalars after the horizontal sum.
         let nvec = n - n % l;
         let mut j = nb;
+        // Taken again: the tail above wrote `u` through the slice.
+        let pu = u.as_ptr();
         // SAFETY: j + LANES <= nvec <= n.
         unsafe {
             while j < nvec {
