@@ -173,7 +173,8 @@ pub struct KickSums<T> {
     /// `Σ u_i²` after the update (after the refresh, for the refreshing kernel).
     pub uu_new: T,
     /// `Σ u_i (s⊙g)_i` after the update, summed exactly as [`esh_reduce`]
-    /// sums `u·(s⊙g)` (the same bits), by [`esh_kick_next`]; 0 otherwise.
+    /// sums `u·(s⊙g)` (the same bits), by [`esh_kick_next`] and
+    /// [`esh_kick_refresh_next`]; 0 otherwise.
     pub ug_new: T,
 }
 
