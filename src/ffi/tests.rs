@@ -488,3 +488,60 @@ fn smile_momentum_overflow_mid_step_diverges() {
     assert_eq!(unsafe { smile_smile_step_f64(h, Some(gauss64), ptr::null_mut(), &mut info) }, SMILE_OK);
     assert_eq!(info.step, 2);
 }
+
+/// Byte offsets of `S` that no field covers: flipping one leaves the value
+/// (its `Debug` text, which shows every field) unchanged. Starts from all
+/// zero bytes, a valid value of every instance state (plain data).
+fn padding_of<S: Copy + core::fmt::Debug>() -> Vec<usize> {
+    let n = size_of::<S>();
+    let show = |at: Option<usize>| {
+        let mut v = core::mem::MaybeUninit::<S>::zeroed();
+        if let Some(i) = at {
+            // SAFETY: i < size_of::<S>(); states are plain data, so any bytes are a valid S.
+            unsafe { (v.as_mut_ptr() as *mut u8).add(i).write(1) };
+        }
+        // SAFETY: as above.
+        std::format!("{:?}", unsafe { v.assume_init() })
+    };
+    let base = show(None);
+    (0..n).filter(|&i| show(Some(i)) == base).collect()
+}
+
+/// Instance memory is a checkpoint copied byte for byte: a state with
+/// padding would carry stack garbage into it (two instances of the same
+/// chain would differ in those bytes, and a checkpoint would leak them).
+#[test]
+fn instance_states_have_no_padding() {
+    use crate::samplers::*;
+    use crate::tune::MclmcAdaptState;
+    let mut bad = Vec::new();
+    let mut check = |name: &str, size: usize, pad: Vec<usize>| {
+        if !pad.is_empty() {
+            bad.push(std::format!("{name}: {size} bytes, padding at {pad:?}"));
+        }
+    };
+    macro_rules! both {
+        ($($t:ident),*) => {$(
+            check(concat!(stringify!($t), "<f32>"), size_of::<$t<f32>>(), padding_of::<$t<f32>>());
+            check(concat!(stringify!($t), "<f64>"), size_of::<$t<f64>>(), padding_of::<$t<f64>>());
+        )*};
+    }
+    use super::adapter::AdapterState;
+    both!(MclmcState, SmileState, MclmcAdaptState, AdapterState, SgldState, PsgldState, SghmcState, FsgldState);
+    // Known and not yet fixed: the SGLD family stores its public config
+    // structs, whose `Schedule` ends in a lone `u32` (4 bytes of tail
+    // padding in f64) and whose counts of `T` fields leave 4 more in f32.
+    // Fixing it needs a padding-free private copy of the configs in the
+    // states; until then these exact lists are expected, so any other
+    // padding fails here.
+    let known = [
+        "SgldState<f32>: 112 bytes, padding at [108, 109, 110, 111]",
+        "SgldState<f64>: 144 bytes, padding at [132, 133, 134, 135]",
+        "PsgldState<f32>: 128 bytes, padding at [116, 117, 118, 119]",
+        "PsgldState<f64>: 168 bytes, padding at [132, 133, 134, 135]",
+        "SghmcState<f64>: 168 bytes, padding at [132, 133, 134, 135, 164, 165, 166, 167]",
+        "FsgldState<f32>: 120 bytes, padding at [116, 117, 118, 119]",
+        "FsgldState<f64>: 160 bytes, padding at [132, 133, 134, 135, 156, 157, 158, 159]",
+    ];
+    assert_eq!(bad, known, "padding in instance states");
+}

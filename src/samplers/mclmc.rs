@@ -117,20 +117,18 @@ const PHASE_IN_STEP: u32 = 2;
 #[derive(Clone, Copy, Debug, PartialEq)]
 #[repr(C)]
 pub struct MclmcState<T> {
+    // Layout: 8-byte fields, then `T`, then `u32`, with reserved fields
+    // so that neither `f32` nor `f64` leaves padding: an instance in C
+    // memory is a byte-for-byte checkpoint, and padding would carry stack
+    // garbage into it (test `instance_states_have_no_padding`).
     dim: u64,
+    rng: Rng,
+    steps: u64,
+    grad_evals: u64,
+    divergences: u64,
     step_size: T,
     decoherence_length: T,
     max_energy_change: T,
-    integrator: u32,
-    precond: u32,
-    phase: u32,
-    /// Which half of the double buffers holds the accepted state (0 or 1).
-    cur: u32,
-    /// Position stage awaiting its gradient while `phase == IN_STEP`.
-    stage: u32,
-    /// [`RefreshMode`] discriminant.
-    refresh: u32,
-    rng: Rng,
     logp: T,
     logp_new: T,
     /// `‖u‖²` of the momentum buffer, kept exact after every update: the
@@ -140,9 +138,6 @@ pub struct MclmcState<T> {
     /// Kinetic change accumulated by the step in progress ([`KineticSum`]:
     /// one logarithm per step).
     dk: KineticSum<T>,
-    steps: u64,
-    grad_evals: u64,
-    divergences: u64,
     /// The next step's first reduction `[‖u‖², u·(s⊙g), ‖s⊙g‖²]`, valid when
     /// `has_next == 1` (only between steps): made by the last momentum pass
     /// of the step before ([`Stepper::resume_next`]) with the fused refresh
@@ -151,7 +146,20 @@ pub struct MclmcState<T> {
     /// call) keeps it; dropped by a rejected step and by anything that
     /// changes `u`, the stored gradient, `s` or the refresh mode.
     next: [T; 3],
+    /// Always 0 (layout).
+    reserved: T,
+    integrator: u32,
+    precond: u32,
+    phase: u32,
+    /// Which half of the double buffers holds the accepted state (0 or 1).
+    cur: u32,
+    /// Position stage awaiting its gradient while `phase == IN_STEP`.
+    stage: u32,
+    /// [`RefreshMode`] discriminant.
+    refresh: u32,
     has_next: u32,
+    /// Always 0 (layout).
+    reserved32: u32,
 }
 
 impl<T: Real> MclmcState<T> {
@@ -214,6 +222,8 @@ impl<T: Real> MclmcState<T> {
             && self.refresh <= 1
             && self.has_next <= 1
             && (self.has_next == 0 || self.phase == PHASE_IDLE)
+            && self.reserved == T::ZERO
+            && self.reserved32 == 0
             && (self.phase != PHASE_IN_STEP
                 || (self.stage >= 1 && self.stage <= Integrator::from_u32(self.integrator).map_or(0, |i| i.grads_per_step())));
         if ok {
@@ -270,7 +280,6 @@ impl<'a, T: Real> Mclmc<'a, T> {
             step_size: cfg.step_size,
             decoherence_length: cfg.decoherence_length,
             max_energy_change: cfg.max_energy_change,
-            integrator: cfg.integrator as u32,
             precond: 0,
             phase: PHASE_NEED_INIT,
             cur: 0,
@@ -285,7 +294,10 @@ impl<'a, T: Real> Mclmc<'a, T> {
             grad_evals: 0,
             divergences: 0,
             next: [T::ZERO; 3],
+            reserved: T::ZERO,
+            integrator: cfg.integrator as u32,
             has_next: 0,
+            reserved32: 0,
         };
         workspace.fill(T::ZERO);
         workspace[..d].copy_from_slice(x0);

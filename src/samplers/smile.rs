@@ -267,7 +267,20 @@ const PHASE_IN_STEP: u32 = 2;
 #[derive(Clone, Copy, Debug, PartialEq)]
 #[repr(C)]
 pub struct SmileState<T> {
+    // Layout: 8-byte fields, then `T`, then `u32`, an even number of each
+    // of the last two, so that neither `f32` nor `f64` leaves padding: an
+    // instance in C memory is a byte-for-byte checkpoint, and padding would
+    // carry stack garbage into it (test `instance_states_have_no_padding`).
     dim: u64,
+    rng: Rng,
+    tuner: GammaTuner<T>,
+    steps: u64,
+    grad_evals: u64,
+    divergences: u64,
+    resets: u64,
+    flagged: u64,
+    /// Flagged gradient entries of the step in progress.
+    step_flagged: u64,
     step_size: T,
     reset_prob: T,
     adaption_prob: T,
@@ -275,6 +288,20 @@ pub struct SmileState<T> {
     smoothing_factor: T,
     decoherence_length: T,
     grad_clip: T,
+    logp: T,
+    logp_new: T,
+    /// `‖u‖²` of the momentum buffer (0 at the start and after resets).
+    uu: T,
+    /// Kinetic change accumulated by the step in progress ([`KineticSum`]:
+    /// one logarithm per step).
+    dk: KineticSum<T>,
+    /// The next step's first reduction `[u·g̃, ‖g̃‖²]`, made by the step's
+    /// last kick ([`esh_update_next`]) or by pSMILE's preconditioner pass,
+    /// the same bits the reduction would sum; valid when `has_next == 1`. In
+    /// the state so that a chain rebuilt from its parts (the C ABI rebuilds
+    /// on every call) keeps it; dropped by anything that changes `u`, the
+    /// stored gradient or `s`.
+    next: [T; 2],
     integrator: u32,
     mode: u32,
     precond: u32,
@@ -289,29 +316,6 @@ pub struct SmileState<T> {
     has_logp: u32,
     /// 1 when `next` holds the next step's first reduction (between steps only).
     has_next: u32,
-    rng: Rng,
-    logp: T,
-    logp_new: T,
-    /// `‖u‖²` of the momentum buffer (0 at the start and after resets).
-    uu: T,
-    /// Kinetic change accumulated by the step in progress ([`KineticSum`]:
-    /// one logarithm per step).
-    dk: KineticSum<T>,
-    tuner: GammaTuner<T>,
-    steps: u64,
-    grad_evals: u64,
-    divergences: u64,
-    resets: u64,
-    flagged: u64,
-    /// Flagged gradient entries of the step in progress.
-    step_flagged: u64,
-    /// The next step's first reduction `[u·g̃, ‖g̃‖²]`, made by the step's
-    /// last kick ([`esh_update_next`]) or by pSMILE's preconditioner pass,
-    /// the same bits the reduction would sum; valid when `has_next == 1`. In
-    /// the state so that a chain rebuilt from its parts (the C ABI rebuilds
-    /// on every call) keeps it; dropped by anything that changes `u`, the
-    /// stored gradient or `s`.
-    next: [T; 2],
 }
 
 impl<T: Real> SmileState<T> {

@@ -100,6 +100,10 @@ pub struct MclmcAdaptState<T> {
     weight_total: T,
     desired_energy_var: T,
     trust: T,
+    /// Always 0: without it `f32` would leave 4 bytes of padding, and an
+    /// instance in C memory is a byte-for-byte checkpoint (test
+    /// `instance_states_have_no_padding`).
+    reserved: T,
 }
 
 impl<T: Real> MclmcAdaptState<T> {
@@ -141,7 +145,8 @@ impl<T: Real> MclmcAdaptState<T> {
             && self.decay >= T::ZERO
             && self.decay <= T::ONE
             && pos_finite(self.desired_energy_var)
-            && pos_finite(self.trust);
+            && pos_finite(self.trust)
+            && self.reserved == T::ZERO;
         if ok {
             Ok(())
         } else {
@@ -196,6 +201,7 @@ impl<'a, T: Real> MclmcAdapter<'a, T> {
                 weight_total: T::ZERO,
                 desired_energy_var: cfg.desired_energy_var,
                 trust: cfg.trust_in_estimate,
+                reserved: T::ZERO,
             },
             ws: workspace,
         })
