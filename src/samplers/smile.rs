@@ -516,8 +516,15 @@ enum Known<T> {
 
 /// First update of a step: momentum with the stored gradient, then the
 /// position from `x_src` into `x`.
+///
+/// This and [`stage_impl`] are inlined (three variants each in `tell` and
+/// `begin_step`): out of line, their results came back through memory,
+/// stored field by field and loaded as vectors, which store-to-load
+/// forwarding cannot serve, so every update waited for the stores to retire
+/// (see [`crate::dynamics::esh`]'s `plan`). Inlined, SMILE at d = 10 went
+/// from 274 to 248 ns per step (f64; with `plan` and the updates inlined).
 #[allow(clippy::too_many_arguments)]
-#[inline(never)]
+#[inline(always)]
 fn begin_impl<T: Real, DK: Diag<T>, DD: Diag<T>>(
     u: &mut [T],
     g: &[T],
@@ -550,7 +557,7 @@ fn begin_impl<T: Real, DK: Diag<T>, DD: Diag<T>>(
 /// the cleaning reduction run over the untouched gradient, exactly as it
 /// would have alone. The sums are the same bits either way.
 #[allow(clippy::too_many_arguments)]
-#[inline(never)]
+#[inline(always)]
 fn stage_impl<T: Real, DS: Diag<T>, DK: Diag<T>, DD: Diag<T>>(
     u: &mut [T],
     g: &mut [T],
