@@ -215,7 +215,8 @@ pub fn esh_update_refresh<T: Real, D: Diag<T>>(
 /// would make with the same gradient and diagonal (a step's first update
 /// reuses the last stage's gradient): the bits [`esh_reduce`] would sum
 /// over the refreshed `u` ([`esh_kick_refresh_next`]), so that pass can be
-/// skipped when nothing changes `u`, `g` or `s` in between.
+/// skipped when nothing changes `u`, `g` or `s` in between. `warm`: buffers
+/// to prefetch during the pass (a hint, see [`esh_kick_refresh_next`]).
 #[allow(clippy::too_many_arguments)]
 pub fn esh_update_refresh_next<T: Real, D: Diag<T>>(
     u: &mut [T],
@@ -226,11 +227,12 @@ pub fn esh_update_refresh_next<T: Real, D: Diag<T>>(
     form: KineticForm,
     nu: T,
     rng: &mut Rng,
+    warm: [&[T]; 2],
 ) -> Result<(EshOut<T>, EshSums<T>), NonFinite> {
     let r = esh_reduce(u, g, s);
     let p = plan(r, t, dm1)?;
     let mut src = NormalBlocks::new(rng);
-    let (sums, uu) = esh_kick_refresh_next(u, g, s, p.kick, nu, || src.next_block::<T>());
+    let (sums, uu) = esh_kick_refresh_next(u, g, s, p.kick, nu, || src.next_block::<T>(), warm);
     Ok((p.out(sums, form, dm1), EshSums { uu, ug: sums.ug_new, gg: r.gg }))
 }
 

@@ -192,8 +192,11 @@ impl<'a, T: Real, D: Diag<T>> Stepper<'a, T, D> {
     /// the step's last update, also returns the reduction the next step's
     /// first update would make over the final `u` with this `g` and `s`,
     /// summed to the same bits, for [`begin_with`](Self::begin_with).
+    /// `warm`: buffers the refreshing last update prefetches as it goes (a
+    /// hint, [`crate::simd::esh_kick_refresh_next`]); `x` is not used by
+    /// the last update.
     #[allow(clippy::type_complexity)]
-    pub fn resume_next(&mut self, k: u32, g: &[T], x: &mut [T], nu: Option<T>, rng: &mut Rng) -> Result<(EshOut<T>, StageOutcome, Option<EshSums<T>>), NonFinite> {
+    pub fn resume_next(&mut self, k: u32, g: &[T], x: &mut [T], nu: Option<T>, rng: &mut Rng, warm: [&[T]; 2]) -> Result<(EshOut<T>, StageOutcome, Option<EshSums<T>>), NonFinite> {
         let k = if k == 0 { 1 } else { k };
         if k < self.integrator.grads_per_step() {
             let (out, next) = self.resume(k, g, x)?;
@@ -202,7 +205,7 @@ impl<'a, T: Real, D: Diag<T>> Stepper<'a, T, D> {
         let t = self.coef(2 * k as usize) * self.eps;
         match nu {
             Some(nu) => {
-                let (out, r) = esh_update_refresh_next(self.u, g, self.s, t, self.dm1, self.form, nu, rng)?;
+                let (out, r) = esh_update_refresh_next(self.u, g, self.s, t, self.dm1, self.form, nu, rng, warm)?;
                 Ok((out, StageOutcome::Done, Some(r)))
             }
             None => {
