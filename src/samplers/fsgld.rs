@@ -33,7 +33,7 @@
 use crate::error::Error;
 use crate::real::Real;
 use crate::samplers::request::{LogDensity, Progress, Request, RequestKind, StepInfo};
-use crate::samplers::schedule::Schedule;
+use crate::samplers::schedule::{Schedule, StoredSchedule};
 use crate::samplers::sg::{self, check_start, check_temperature, noise_scale, ring, sg_common_api, sg_state_api, SgCore, PHASE_IDLE, PHASE_IN_STEP};
 use crate::simd::axpy;
 
@@ -89,7 +89,33 @@ impl<T: Real> FsgldConfig<T> {
 #[repr(C)]
 pub struct FsgldState<T> {
     core: SgCore<T>,
-    cfg: FsgldConfig<T>,
+    cfg: Stored<T>,
+}
+
+/// [`FsgldConfig`] as the state stores it, without padding ([`StoredSchedule`]).
+#[derive(Clone, Copy, Debug, PartialEq)]
+#[repr(C)]
+struct Stored<T> {
+    schedule: StoredSchedule<T>,
+    temperature: T,
+    sigma: T,
+    n_perturbations: u32,
+    reserved32: u32,
+}
+
+impl<T: Real> Stored<T> {
+    fn of(c: &FsgldConfig<T>) -> Self {
+        Stored { schedule: StoredSchedule::of(&c.schedule), temperature: c.temperature, sigma: c.sigma, n_perturbations: c.n_perturbations, reserved32: 0 }
+    }
+
+    #[inline]
+    fn get(&self) -> FsgldConfig<T> {
+        FsgldConfig { schedule: self.schedule.get(), temperature: self.temperature, sigma: self.sigma, n_perturbations: self.n_perturbations }
+    }
+
+    fn reserved_clear(&self) -> bool {
+        self.schedule.reserved_clear() && self.reserved32 == 0
+    }
 }
 
 impl<T: Real> FsgldState<T> {
@@ -97,11 +123,14 @@ impl<T: Real> FsgldState<T> {
 
     /// Current settings.
     pub fn config(&self) -> FsgldConfig<T> {
-        self.cfg
+        self.cfg.get()
     }
 
     fn validate(&self, ws_len: usize) -> Result<(), Error> {
-        self.cfg.validate().map_err(|_| Error::InvalidState)?;
+        if !self.cfg.reserved_clear() {
+            return Err(Error::InvalidState);
+        }
+        self.cfg.get().validate().map_err(|_| Error::InvalidState)?;
         self.core.validate(self.cfg.n_perturbations)?;
         if ws_len != Fsgld::<T>::workspace_len(self.core.dim as usize) {
             return Err(Error::BufferLength);
@@ -132,7 +161,7 @@ impl<'a, T: Real> Fsgld<'a, T> {
         let d = x0.len();
         workspace.fill(T::ZERO);
         workspace[..d].copy_from_slice(x0);
-        Ok(Fsgld { st: FsgldState { core: SgCore::new(d, seed, stream), cfg }, ws: workspace })
+        Ok(Fsgld { st: FsgldState { core: SgCore::new(d, seed, stream), cfg: Stored::of(&cfg) }, ws: workspace })
     }
 
     /// Rebuilds a chain from a checkpoint (a step in progress included).
@@ -146,7 +175,7 @@ impl<'a, T: Real> Fsgld<'a, T> {
 
     /// Current settings.
     pub fn config(&self) -> FsgldConfig<T> {
-        self.st.cfg
+        self.st.cfg.get()
     }
 
     /// Changes the settings between steps. Errors: `OutOfOrder` inside a
@@ -156,14 +185,14 @@ impl<'a, T: Real> Fsgld<'a, T> {
             return Err(Error::OutOfOrder);
         }
         cfg.validate()?;
-        self.st.cfg = cfg;
+        self.st.cfg = Stored::of(&cfg);
         Ok(())
     }
 
     /// The next evaluation: the gradient at a perturbed point `x + σζ`
     /// (`stage` m of M). Asking again before `tell` returns the same request.
     pub fn ask(&mut self) -> Request<'_, T> {
-        let (c, cfg) = (&mut self.st.core, &self.st.cfg);
+        let (c, cfg) = (&mut self.st.core, self.st.cfg.get());
         let d = c.dim as usize;
         let (x, xp, rest) = ring(self.ws, d, c.cur as usize, c.free());
         if c.phase == PHASE_IDLE {
@@ -181,7 +210,7 @@ impl<'a, T: Real> Fsgld<'a, T> {
     /// chain. Returns `NeedEval` until the M-th perturbation, then makes the
     /// step. Errors: `OutOfOrder` if no evaluation is pending.
     pub fn tell(&mut self, logp: T) -> Result<Progress<T>, Error> {
-        let (c, cfg) = (&mut self.st.core, &self.st.cfg);
+        let (c, cfg) = (&mut self.st.core, self.st.cfg.get());
         if c.phase != PHASE_IN_STEP {
             return Err(Error::OutOfOrder);
         }

@@ -26,7 +26,7 @@
 use crate::error::Error;
 use crate::real::Real;
 use crate::samplers::request::{LogDensity, Progress, Request, RequestKind, StepInfo};
-use crate::samplers::schedule::Schedule;
+use crate::samplers::schedule::{Schedule, StoredSchedule};
 use crate::samplers::sg::{self, check_start, check_temperature, noise_scale, ring, sg_common_api, sg_state_api, Rms, SgCore, PHASE_IDLE, PHASE_IN_STEP};
 
 /// Settings of a pSGLD chain.
@@ -66,11 +66,37 @@ impl<T: Real> PsgldConfig<T> {
 #[repr(C)]
 pub struct PsgldState<T> {
     core: SgCore<T>,
-    cfg: PsgldConfig<T>,
+    cfg: Stored<T>,
     /// Which V buffer holds the current average (0 or 1).
     vcur: u32,
     /// 1 once V holds an average (after the first accepted step).
     v_ready: u32,
+}
+
+/// [`PsgldConfig`] as the state stores it, without padding ([`StoredSchedule`]).
+#[derive(Clone, Copy, Debug, PartialEq)]
+#[repr(C)]
+struct Stored<T> {
+    schedule: StoredSchedule<T>,
+    temperature: T,
+    alpha: T,
+    lambda: T,
+    reserved: T,
+}
+
+impl<T: Real> Stored<T> {
+    fn of(c: &PsgldConfig<T>) -> Self {
+        Stored { schedule: StoredSchedule::of(&c.schedule), temperature: c.temperature, alpha: c.alpha, lambda: c.lambda, reserved: T::ZERO }
+    }
+
+    #[inline]
+    fn get(&self) -> PsgldConfig<T> {
+        PsgldConfig { schedule: self.schedule.get(), temperature: self.temperature, alpha: self.alpha, lambda: self.lambda }
+    }
+
+    fn reserved_clear(&self) -> bool {
+        self.schedule.reserved_clear() && self.reserved == T::ZERO
+    }
 }
 
 impl<T: Real> PsgldState<T> {
@@ -78,7 +104,7 @@ impl<T: Real> PsgldState<T> {
 
     /// Current settings.
     pub fn config(&self) -> PsgldConfig<T> {
-        self.cfg
+        self.cfg.get()
     }
 
     fn validate(&self, ws_len: usize) -> Result<(), Error> {
@@ -86,8 +112,8 @@ impl<T: Real> PsgldState<T> {
         if ws_len != Psgld::<T>::workspace_len(self.core.dim as usize) {
             return Err(Error::BufferLength);
         }
-        self.cfg.validate().map_err(|_| Error::InvalidState)?;
-        if self.vcur > 1 || self.v_ready > 1 {
+        self.cfg.get().validate().map_err(|_| Error::InvalidState)?;
+        if self.vcur > 1 || self.v_ready > 1 || !self.cfg.reserved_clear() {
             return Err(Error::InvalidState);
         }
         Ok(())
@@ -116,7 +142,7 @@ impl<'a, T: Real> Psgld<'a, T> {
         let d = x0.len();
         workspace.fill(T::ZERO);
         workspace[..d].copy_from_slice(x0);
-        let st = PsgldState { core: SgCore::new(d, seed, stream), cfg, vcur: 0, v_ready: 0 };
+        let st = PsgldState { core: SgCore::new(d, seed, stream), cfg: Stored::of(&cfg), vcur: 0, v_ready: 0 };
         Ok(Psgld { st, ws: workspace })
     }
 
@@ -130,7 +156,7 @@ impl<'a, T: Real> Psgld<'a, T> {
 
     /// Current settings.
     pub fn config(&self) -> PsgldConfig<T> {
-        self.st.cfg
+        self.st.cfg.get()
     }
 
     /// Changes the settings between steps (V is kept). Errors: `OutOfOrder`
@@ -140,7 +166,7 @@ impl<'a, T: Real> Psgld<'a, T> {
             return Err(Error::OutOfOrder);
         }
         cfg.validate()?;
-        self.st.cfg = cfg;
+        self.st.cfg = Stored::of(&cfg);
         Ok(())
     }
 
@@ -177,15 +203,16 @@ impl<'a, T: Real> Psgld<'a, T> {
         c.grad_evals += 1;
         c.logp_sum = logp;
         let t = c.steps;
-        let h = st.cfg.schedule.step_size(t);
+        let cfg = st.cfg.get();
+        let h = cfg.schedule.step_size(t);
         if !logp.is_finite() {
             return Ok(Progress::Step(c.reject(h)));
         }
         let k = Rms {
             h,
-            c: noise_scale(st.cfg.temperature, h, st.cfg.schedule.exploring(t)),
-            rho: if st.v_ready == 1 { st.cfg.alpha } else { T::ZERO },
-            lambda: st.cfg.lambda,
+            c: noise_scale(cfg.temperature, h, cfg.schedule.exploring(t)),
+            rho: if st.v_ready == 1 { cfg.alpha } else { T::ZERO },
+            lambda: cfg.lambda,
         };
         let d = c.dim as usize;
         let (x, xn, rest) = ring(self.ws, d, c.cur as usize, c.free());

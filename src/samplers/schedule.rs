@@ -94,6 +94,50 @@ pub struct Schedule<T> {
     pub kind: u32,
 }
 
+/// A [`Schedule`] as the chain states store it: the same values with its
+/// padding spelled out (`reserved*`, always zero), so that every byte of a
+/// state is a field. A C instance is a byte-for-byte checkpoint, and
+/// padding would carry stack garbage into it.
+#[derive(Clone, Copy, Debug, PartialEq)]
+#[repr(C)]
+pub(crate) struct StoredSchedule<T> {
+    pub period: u64,
+    pub scale: T,
+    pub offset: T,
+    pub power: T,
+    pub floor: T,
+    pub explore: T,
+    pub reserved: T,
+    pub kind: u32,
+    pub reserved32: u32,
+}
+
+impl<T: Real> StoredSchedule<T> {
+    pub(crate) fn of(s: &Schedule<T>) -> Self {
+        StoredSchedule {
+            period: s.period,
+            scale: s.scale,
+            offset: s.offset,
+            power: s.power,
+            floor: s.floor,
+            explore: s.explore,
+            reserved: T::ZERO,
+            kind: s.kind,
+            reserved32: 0,
+        }
+    }
+
+    #[inline]
+    pub(crate) fn get(&self) -> Schedule<T> {
+        Schedule { period: self.period, scale: self.scale, offset: self.offset, power: self.power, floor: self.floor, explore: self.explore, kind: self.kind }
+    }
+
+    /// Whether the reserved fields are zero, as [`of`](Self::of) leaves them.
+    pub(crate) fn reserved_clear(&self) -> bool {
+        self.reserved == T::ZERO && self.reserved32 == 0
+    }
+}
+
 impl<T: Real> Schedule<T> {
     /// `h(t) = h`.
     pub fn constant(h: T) -> Self {

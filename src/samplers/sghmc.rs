@@ -36,7 +36,7 @@ use crate::error::Error;
 use crate::real::Real;
 use crate::rng::{fill_normals, Rng};
 use crate::samplers::request::{LogDensity, Progress, Request, RequestKind, StepInfo};
-use crate::samplers::schedule::Schedule;
+use crate::samplers::schedule::{Schedule, StoredSchedule};
 use crate::samplers::sg::{self, check_start, check_temperature, ring, sg_common_api, sg_state_api, SgCore, PHASE_IDLE, PHASE_IN_STEP};
 use crate::simd::scale;
 
@@ -85,7 +85,49 @@ impl<T: Real> SghmcConfig<T> {
 #[repr(C)]
 pub struct SghmcState<T> {
     core: SgCore<T>,
-    cfg: SghmcConfig<T>,
+    cfg: Stored<T>,
+}
+
+/// [`SghmcConfig`] as the state stores it, without padding ([`StoredSchedule`]).
+#[derive(Clone, Copy, Debug, PartialEq)]
+#[repr(C)]
+struct Stored<T> {
+    schedule: StoredSchedule<T>,
+    temperature: T,
+    friction: T,
+    noise_estimate: T,
+    reserved: T,
+    refresh_every: u32,
+    reserved32: u32,
+}
+
+impl<T: Real> Stored<T> {
+    fn of(c: &SghmcConfig<T>) -> Self {
+        Stored {
+            schedule: StoredSchedule::of(&c.schedule),
+            temperature: c.temperature,
+            friction: c.friction,
+            noise_estimate: c.noise_estimate,
+            reserved: T::ZERO,
+            refresh_every: c.refresh_every,
+            reserved32: 0,
+        }
+    }
+
+    #[inline]
+    fn get(&self) -> SghmcConfig<T> {
+        SghmcConfig {
+            schedule: self.schedule.get(),
+            temperature: self.temperature,
+            friction: self.friction,
+            noise_estimate: self.noise_estimate,
+            refresh_every: self.refresh_every,
+        }
+    }
+
+    fn reserved_clear(&self) -> bool {
+        self.schedule.reserved_clear() && self.reserved == T::ZERO && self.reserved32 == 0
+    }
 }
 
 impl<T: Real> SghmcState<T> {
@@ -93,7 +135,7 @@ impl<T: Real> SghmcState<T> {
 
     /// Current settings.
     pub fn config(&self) -> SghmcConfig<T> {
-        self.cfg
+        self.cfg.get()
     }
 
     fn validate(&self, ws_len: usize) -> Result<(), Error> {
@@ -101,7 +143,10 @@ impl<T: Real> SghmcState<T> {
         if ws_len != Sghmc::<T>::workspace_len(self.core.dim as usize) {
             return Err(Error::BufferLength);
         }
-        self.cfg.validate().map_err(|_| Error::InvalidState)
+        if !self.cfg.reserved_clear() {
+            return Err(Error::InvalidState);
+        }
+        self.cfg.get().validate().map_err(|_| Error::InvalidState)
     }
 }
 
@@ -136,7 +181,7 @@ impl<'a, T: Real> Sghmc<'a, T> {
         workspace[..d].copy_from_slice(x0);
         let mut core = SgCore::new(d, seed, stream);
         draw_momentum(&mut workspace[3 * d..4 * d], cfg.temperature, &mut core.rng);
-        Ok(Sghmc { st: SghmcState { core, cfg }, ws: workspace })
+        Ok(Sghmc { st: SghmcState { core, cfg: Stored::of(&cfg) }, ws: workspace })
     }
 
     /// Rebuilds a chain from a checkpoint. Errors: `BufferLength`, `InvalidState`.
@@ -149,7 +194,7 @@ impl<'a, T: Real> Sghmc<'a, T> {
 
     /// Current settings.
     pub fn config(&self) -> SghmcConfig<T> {
-        self.st.cfg
+        self.st.cfg.get()
     }
 
     /// Changes the settings between steps (the momentum is kept). Errors:
@@ -159,7 +204,7 @@ impl<'a, T: Real> Sghmc<'a, T> {
             return Err(Error::OutOfOrder);
         }
         cfg.validate()?;
-        self.st.cfg = cfg;
+        self.st.cfg = Stored::of(&cfg);
         Ok(())
     }
 
@@ -190,7 +235,7 @@ impl<'a, T: Real> Sghmc<'a, T> {
     /// momentum refresh happens here). Asking again before `tell` returns
     /// the same request.
     pub fn ask(&mut self) -> Request<'_, T> {
-        let (c, cfg) = (&mut self.st.core, &self.st.cfg);
+        let (c, cfg) = (&mut self.st.core, self.st.cfg.get());
         let d = c.dim as usize;
         if c.phase == PHASE_IDLE {
             c.phase = PHASE_IN_STEP;
@@ -207,7 +252,7 @@ impl<'a, T: Real> Sghmc<'a, T> {
     /// Hands the log density (estimate) at the requested point to the chain
     /// and makes the step. Errors: `OutOfOrder` if no step is in progress.
     pub fn tell(&mut self, logp: T) -> Result<Progress<T>, Error> {
-        let (c, cfg) = (&mut self.st.core, &self.st.cfg);
+        let (c, cfg) = (&mut self.st.core, self.st.cfg.get());
         if c.phase != PHASE_IN_STEP {
             return Err(Error::OutOfOrder);
         }

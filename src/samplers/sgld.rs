@@ -44,7 +44,7 @@
 use crate::error::Error;
 use crate::real::Real;
 use crate::samplers::request::{LogDensity, Progress, Request, RequestKind, StepInfo};
-use crate::samplers::schedule::Schedule;
+use crate::samplers::schedule::{Schedule, StoredSchedule};
 use crate::samplers::sg::{self, check_start, check_temperature, noise_scale, ring, sg_common_api, sg_state_api, SgCore, PHASE_IDLE, PHASE_IN_STEP};
 
 /// Settings of an SGLD chain.
@@ -76,7 +76,31 @@ impl<T: Real> SgldConfig<T> {
 #[repr(C)]
 pub struct SgldState<T> {
     core: SgCore<T>,
-    cfg: SgldConfig<T>,
+    cfg: Stored<T>,
+}
+
+/// [`SgldConfig`] as the state stores it, without padding ([`StoredSchedule`]).
+#[derive(Clone, Copy, Debug, PartialEq)]
+#[repr(C)]
+struct Stored<T> {
+    schedule: StoredSchedule<T>,
+    temperature: T,
+    reserved: T,
+}
+
+impl<T: Real> Stored<T> {
+    fn of(c: &SgldConfig<T>) -> Self {
+        Stored { schedule: StoredSchedule::of(&c.schedule), temperature: c.temperature, reserved: T::ZERO }
+    }
+
+    #[inline]
+    fn get(&self) -> SgldConfig<T> {
+        SgldConfig { schedule: self.schedule.get(), temperature: self.temperature }
+    }
+
+    fn reserved_clear(&self) -> bool {
+        self.schedule.reserved_clear() && self.reserved == T::ZERO
+    }
 }
 
 impl<T: Real> SgldState<T> {
@@ -84,7 +108,7 @@ impl<T: Real> SgldState<T> {
 
     /// Current settings.
     pub fn config(&self) -> SgldConfig<T> {
-        self.cfg
+        self.cfg.get()
     }
 
     fn validate(&self, ws_len: usize) -> Result<(), Error> {
@@ -92,7 +116,10 @@ impl<T: Real> SgldState<T> {
         if ws_len != Sgld::<T>::workspace_len(self.core.dim as usize) {
             return Err(Error::BufferLength);
         }
-        self.cfg.validate().map_err(|_| Error::InvalidState)
+        if !self.cfg.reserved_clear() {
+            return Err(Error::InvalidState);
+        }
+        self.cfg.get().validate().map_err(|_| Error::InvalidState)
     }
 }
 
@@ -121,7 +148,7 @@ impl<'a, T: Real> Sgld<'a, T> {
         let d = x0.len();
         workspace.fill(T::ZERO);
         workspace[..d].copy_from_slice(x0);
-        Ok(Sgld { st: SgldState { core: SgCore::new(d, seed, stream), cfg }, ws: workspace })
+        Ok(Sgld { st: SgldState { core: SgCore::new(d, seed, stream), cfg: Stored::of(&cfg) }, ws: workspace })
     }
 
     /// Rebuilds a chain from a checkpoint: a state and a workspace holding
@@ -135,7 +162,7 @@ impl<'a, T: Real> Sgld<'a, T> {
 
     /// Current settings.
     pub fn config(&self) -> SgldConfig<T> {
-        self.st.cfg
+        self.st.cfg.get()
     }
 
     /// Changes the settings between steps (the schedule keeps counting from
@@ -146,7 +173,7 @@ impl<'a, T: Real> Sgld<'a, T> {
             return Err(Error::OutOfOrder);
         }
         cfg.validate()?;
-        self.st.cfg = cfg;
+        self.st.cfg = Stored::of(&cfg);
         Ok(())
     }
 
@@ -175,11 +202,12 @@ impl<'a, T: Real> Sgld<'a, T> {
         c.grad_evals += 1;
         c.logp_sum = logp;
         let t = c.steps;
-        let h = self.st.cfg.schedule.step_size(t);
+        let cfg = self.st.cfg.get();
+        let h = cfg.schedule.step_size(t);
         if !logp.is_finite() {
             return Ok(Progress::Step(c.reject(h)));
         }
-        let noise = noise_scale(self.st.cfg.temperature, h, self.st.cfg.schedule.exploring(t));
+        let noise = noise_scale(cfg.temperature, h, cfg.schedule.exploring(t));
         let d = c.dim as usize;
         let (x, xn, g) = ring(self.ws, d, c.cur as usize, c.free());
         let bad = sg::langevin(x, g, xn, h, noise, &mut c.rng);
@@ -200,7 +228,7 @@ mod tests {
         let mut ws = vec![0.0f64; 8];
         let c = Sgld::new(SgldConfig::constant(0.1), &[1.0, 2.0], &mut ws, 0, 0).unwrap();
         let (st, ws) = c.into_parts();
-        let bad: [fn(&mut SgldState<f64>); 10] = [
+        let bad: [fn(&mut SgldState<f64>); 12] = [
             |s| s.core.dim = 0,
             |s| s.core.divergences = 1, // more divergences than steps (0)
             |s| s.core.cur = 3,
@@ -214,6 +242,8 @@ mod tests {
             |s| s.cfg.temperature = -1.0,
             |s| s.cfg.schedule.kind = 9,
             |s| s.cfg.schedule.scale = f64::NAN,
+            |s| s.cfg.reserved = 1.0,
+            |s| s.cfg.schedule.reserved32 = 1,
         ];
         for (k, f) in bad.iter().enumerate() {
             let mut s = st;
