@@ -425,11 +425,19 @@ pub(crate) unsafe fn set_position<K: Kind<T>, T: Real>(h: *mut c_void, x: *const
     copy_in::<K, T>(h, x, len, |c, v| c.set_position(v))
 }
 
-/// `u64` magic number of an instance: six tag bytes and the precision's
-/// digits (`"64"` or `"32"`).
+/// Version of the instance layouts (the states' fields and their order),
+/// part of every magic number: an instance or checkpoint made by a smile
+/// with another layout is refused as `NOT_AN_INSTANCE` instead of being
+/// misread. Raise it whenever a state's layout changes. 1: the first
+/// layouts; 2 (2026-11-22): the states without padding.
+pub(crate) const LAYOUT_VERSION: u8 = 2;
+
+/// `u64` magic number of an instance: six tag bytes, the precision's
+/// digits (`"64"` or `"32"`), the last one offset by the layout version
+/// (version 1 had the plain digits).
 pub(crate) const fn magic(tag: &[u8; 6], name: &str) -> u64 {
     let n = name.as_bytes();
-    u64::from_le_bytes([tag[0], tag[1], tag[2], tag[3], tag[4], tag[5], n[1], n[2]])
+    u64::from_le_bytes([tag[0], tag[1], tag[2], tag[3], tag[4], tag[5], n[1], n[2].wrapping_add(LAYOUT_VERSION - 1)])
 }
 
 /// Stamps out the entry points every chain has, for one sampler and one

@@ -17,14 +17,9 @@ use crate::samplers::{Mclmc, MclmcConfig, MclmcState, Progress, StepInfo};
 /// The MCLMC sampler, for the instance plumbing.
 pub(crate) struct Kind;
 
-const fn magic(name: &str) -> u64 {
-    let n = name.as_bytes();
-    u64::from_le_bytes([b's', b'm', b'M', b'C', b'L', b'C', n[1], n[2]])
-}
-
 impl<T: Real> Sampler<T> for Kind {
     type State = MclmcState<T>;
-    const MAGIC: u64 = magic(T::NAME);
+    const MAGIC: u64 = super::common::magic(b"smMCLC", T::NAME);
     fn workspace_len(d: usize) -> Option<usize> {
         (d <= max_dim::<T>()).then(|| Mclmc::<T>::workspace_len(d))
     }

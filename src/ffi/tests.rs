@@ -223,6 +223,14 @@ fn checkpoint_resumes_bit_identically() {
     let st = unsafe { smile_mclmc_restore_f64(m2.as_mut_ptr() as *mut c_void, b, ck.as_ptr().add(3) as *const c_void, b, &mut h3) };
     assert_eq!(st, SMILE_ERR_INVALID_STATE);
     assert!(h3.is_null());
+    ck[3 + 8] ^= 1;
+    // a checkpoint of the first layout (its magic's last byte the plain
+    // digit) is not an instance of this one
+    assert_eq!(ck[3 + 7], b'4' + super::common::LAYOUT_VERSION - 1);
+    ck[3 + 7] = b'4';
+    let st = unsafe { smile_mclmc_restore_f64(m2.as_mut_ptr() as *mut c_void, b, ck.as_ptr().add(3) as *const c_void, b, &mut h3) };
+    assert_eq!(st, SMILE_ERR_NOT_AN_INSTANCE);
+    assert!(h3.is_null());
 }
 
 #[test]
