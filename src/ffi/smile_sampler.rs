@@ -130,6 +130,7 @@ impl<'a, T: Real + 'a> Chain<'a, T> for Smile<'a, T> {
     fn create(cfg: SmileConfig<T>, x0: &[T], ws: &'a mut [T], seed: u64, stream: u64) -> Result<Self, Error> {
         Smile::new(cfg, x0, ws, seed, stream)
     }
+    #[inline(always)]
     fn rebuild(st: SmileState<T>, ws: &'a mut [T]) -> Result<Self, Error> {
         Smile::from_parts(st, ws)
     }
