@@ -193,8 +193,7 @@ impl<'a, T: Real, D: Diag<T>> Stepper<'a, T, D> {
     /// first update would make over the final `u` with this `g` and `s`,
     /// summed to the same bits, for [`begin_with`](Self::begin_with).
     /// `warm`: buffers the refreshing last update prefetches as it goes (a
-    /// hint, [`crate::simd::esh_kick_refresh_next`]); `x` is not used by
-    /// the last update.
+    /// hint, [`crate::simd::esh_kick_refresh_next`]).
     #[allow(clippy::type_complexity)]
     pub fn resume_next(&mut self, k: u32, g: &[T], x: &mut [T], nu: Option<T>, rng: &mut Rng, warm: [&[T]; 2]) -> Result<(EshOut<T>, StageOutcome, Option<EshSums<T>>), NonFinite> {
         let k = if k == 0 { 1 } else { k };

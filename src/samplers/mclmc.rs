@@ -583,17 +583,16 @@ impl<'a, T: Real> Mclmc<'a, T> {
         // the next step's first reduction; the split refresh changes u again
         // before that one.
         let fused = st.refresh != RefreshMode::Split as u32;
-        // The last stage moves no position; its pass warms up the buffers the
-        // next step's first passes touch (see `resume_next`).
-        let last = k >= Integrator::from_u32(st.integrator).unwrap_or_default().grads_per_step();
-        let (x, warm): (&mut [T], [&[T]; 2]) = if last { (&mut [], [&*p.x_cur, &*p.g_cur]) } else { (p.x_new, [&[], &[]]) };
+        // The step's last (refreshing) pass warms up the buffers the next
+        // step writes first (see `resume_next`).
+        let warm: [&[T]; 2] = [&*p.x_cur, &*p.g_cur];
         let outcome = match (fused, nu, st.precond == 1) {
-            (true, nu, true) => stepper(st, p.u, &*p.s).resume_next(k, p.g_new, x, nu, &mut st.rng, warm),
-            (true, nu, false) => stepper(st, p.u, Identity).resume_next(k, p.g_new, x, nu, &mut st.rng, warm),
-            (false, Some(nu), true) => stepper(st, p.u, &*p.s).resume_refresh(k, p.g_new, x, nu, &mut st.rng).map(|(o, n)| (o, n, None)),
-            (false, Some(nu), false) => stepper(st, p.u, Identity).resume_refresh(k, p.g_new, x, nu, &mut st.rng).map(|(o, n)| (o, n, None)),
-            (false, None, true) => stepper(st, p.u, &*p.s).resume(k, p.g_new, x).map(|(o, n)| (o, n, None)),
-            (false, None, false) => stepper(st, p.u, Identity).resume(k, p.g_new, x).map(|(o, n)| (o, n, None)),
+            (true, nu, true) => stepper(st, p.u, &*p.s).resume_next(k, p.g_new, p.x_new, nu, &mut st.rng, warm),
+            (true, nu, false) => stepper(st, p.u, Identity).resume_next(k, p.g_new, p.x_new, nu, &mut st.rng, warm),
+            (false, Some(nu), true) => stepper(st, p.u, &*p.s).resume_refresh(k, p.g_new, p.x_new, nu, &mut st.rng).map(|(o, n)| (o, n, None)),
+            (false, Some(nu), false) => stepper(st, p.u, Identity).resume_refresh(k, p.g_new, p.x_new, nu, &mut st.rng).map(|(o, n)| (o, n, None)),
+            (false, None, true) => stepper(st, p.u, &*p.s).resume(k, p.g_new, p.x_new).map(|(o, n)| (o, n, None)),
+            (false, None, false) => stepper(st, p.u, Identity).resume(k, p.g_new, p.x_new).map(|(o, n)| (o, n, None)),
         };
         match outcome {
             Err(_) => Progress::Step(self.reject(Divergence::NonFinite)),

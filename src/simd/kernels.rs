@@ -417,7 +417,7 @@ pub fn esh_kick_refresh<T: Real, D: Diag<T>, F: FnMut() -> [T::V; 4]>(
 /// first pass), whose misses would otherwise stall those memory-bound
 /// passes once a step's buffers outgrow the caches (d = 10⁶ f32: 20 MB).
 /// Measured there, alternating steps with and without it in one process:
-/// 5–10 % per step.
+/// 5–10 % per step in three of four runs, none in the fourth (a busy host).
 pub fn esh_kick_refresh_next<T: Real, D: Diag<T>, F: FnMut() -> [T::V; 4]>(
     u: &mut [T],
     g: &[T],
