@@ -12,7 +12,7 @@
 mod harness;
 
 use criterion::{black_box, criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
-use harness::{triad, ALL};
+use harness::{triad, Aligned, ALL};
 use smile::rng::fill_normals;
 use smile::{Real, Rng};
 use std::time::Duration;
@@ -28,7 +28,7 @@ fn samplers<T: Real>(c: &mut Criterion) {
             if d >= 100_000 {
                 g.sample_size(10).measurement_time(Duration::from_secs(2));
             }
-            let mut ws = vec![T::ZERO; kind.workspace_len::<T>(d)];
+            let mut ws = Aligned::new(kind.workspace_len::<T>(d), T::ZERO);
             let mut step = kind.chain::<T>(d, &mut ws);
             g.bench_function(BenchmarkId::from_parameter(d), |b| b.iter(&mut *step));
         }
@@ -39,9 +39,9 @@ fn samplers<T: Real>(c: &mut Criterion) {
 fn normals<T: Real>(c: &mut Criterion) {
     let mut g = c.benchmark_group(format!("normals/{}", T::NAME));
     let mut rng = Rng::new(1, 0);
-    let mut buf = vec![T::ZERO; 4096];
+    let mut buf = Aligned::new(4096, T::ZERO);
     g.throughput(Throughput::Elements(4096));
-    g.bench_function("fill_4096", |b| b.iter(|| fill_normals(&mut rng, black_box(&mut buf))));
+    g.bench_function("fill_4096", |b| b.iter(|| fill_normals(&mut rng, black_box(&mut *buf))));
     g.finish();
 }
 
@@ -54,9 +54,9 @@ fn triads<T: Real>(c: &mut Criterion) {
         if d >= 100_000 {
             g.sample_size(10).measurement_time(Duration::from_secs(2));
         }
-        let mut a = vec![T::ZERO; d];
-        let bb = vec![T::ONE; d];
-        let cc = vec![T::ONE; d];
+        let mut a = Aligned::new(d, T::ZERO);
+        let bb = Aligned::new(d, T::ONE);
+        let cc = Aligned::new(d, T::ONE);
         let s = T::from_f64(0.5);
         g.bench_function(BenchmarkId::from_parameter(d), |b| {
             b.iter(|| {

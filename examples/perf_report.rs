@@ -26,7 +26,7 @@
 #[path = "../benches/harness/mod.rs"]
 mod harness;
 
-use harness::{time_min, time_pair, triad_ns_per_elem, Kind, ALL};
+use harness::{time_min, time_pair, triad_ns_per_elem, Aligned, Kind, ALL};
 use smile::rng::fill_normals;
 use smile::{Integrator, Real, Rng};
 use std::hint::black_box;
@@ -34,9 +34,9 @@ use std::time::Duration;
 
 fn normals_line<T: Real>(budget: Duration) {
     let mut rng = Rng::new(1, 0);
-    let mut buf = vec![T::ZERO; 4096];
+    let mut buf = Aligned::new(4096, T::ZERO);
     let ns = time_min(budget, || {
-        fill_normals(&mut rng, &mut buf);
+        fill_normals(&mut rng, &mut *buf);
         black_box(&mut buf);
     });
     println!("perf normals dtype={} per_second={:.3e} ns_per_value={:.3}", T::NAME, 4096.0 / ns * 1e9, ns / 4096.0);
@@ -51,7 +51,7 @@ fn lines<T: Real>(d: usize, budget: Duration, only: Option<&str>) {
         if only.is_some_and(|o| !tag.contains(o)) {
             continue;
         }
-        let mut ws = vec![T::ZERO; kind.workspace_len::<T>(d)];
+        let mut ws = Aligned::new(kind.workspace_len::<T>(d), T::ZERO);
         let mut step = kind.chain::<T>(d, &mut ws);
         let ns = time_min(budget, &mut *step);
         let floor = kind.vectors() * d as f64 * per_elem;
@@ -80,8 +80,8 @@ fn pair_line<T: Real>(d: usize, budget: Duration, only: Option<&str>) {
     if only.is_some_and(|o| !tag.contains(o)) || bytes > 16 << 10 {
         return;
     }
-    let mut wa = vec![T::ZERO; a.workspace_len::<T>(d)];
-    let mut wb = vec![T::ZERO; b.workspace_len::<T>(d)];
+    let mut wa = Aligned::new(a.workspace_len::<T>(d), T::ZERO);
+    let mut wb = Aligned::new(b.workspace_len::<T>(d), T::ZERO);
     let (mut fa, mut fb) = (a.chain::<T>(d, &mut wa), b.chain::<T>(d, &mut wb));
     let (na, nb, ratio) = time_pair(budget, &mut *fa, &mut *fb);
     println!(
