@@ -35,11 +35,12 @@ demo-c:
 deps:
 	bash scripts/install-deps.sh
 
-## Every test: Rust (unit, golden, statistical), the embedded build, the C ABI.
+## Every test: Rust (formatting, unit, golden, statistical), the embedded build, the C ABI.
 test: deps
 	$(MAKE) test-rust test-embedded test-ffi
 
 test-rust:
+	$(CARGO) fmt --check
 	$(CARGO) test --release
 
 test-embedded:

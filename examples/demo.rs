@@ -169,11 +169,8 @@ fn main() {
     println!("\n{:<24} {:>9} {:>8} {:>7}", "coefficient", "mean", "sd", "R-hat");
     for j in 0..d {
         let chain_means: Vec<f64> = results.iter().map(|r| (0..n).map(|t| r.draws[t * d + j]).sum::<f64>() / n as f64).collect();
-        let chain_vars: Vec<f64> = results
-            .iter()
-            .zip(&chain_means)
-            .map(|(r, mu)| (0..n).map(|t| (r.draws[t * d + j] - mu).powi(2)).sum::<f64>() / (n - 1) as f64)
-            .collect();
+        let chain_vars: Vec<f64> =
+            results.iter().zip(&chain_means).map(|(r, mu)| (0..n).map(|t| (r.draws[t * d + j] - mu).powi(2)).sum::<f64>() / (n - 1) as f64).collect();
         let mean = chain_means.iter().sum::<f64>() / m as f64;
         let w = chain_vars.iter().sum::<f64>() / m as f64;
         let b = if m > 1 { n as f64 * chain_means.iter().map(|c| (c - mean).powi(2)).sum::<f64>() / (m - 1) as f64 } else { 0.0 };

@@ -113,7 +113,13 @@ fn main() {
     };
     for &d in &dims {
         // Large d: a step takes milliseconds, so give the minimum more batches.
-        let budget = if d >= 10_000_000 { base * 4 } else if d >= 1_000_000 { base * 3 } else { base };
+        let budget = if d >= 10_000_000 {
+            base * 4
+        } else if d >= 1_000_000 {
+            base * 3
+        } else {
+            base
+        };
         lines::<f32>(d, budget, only);
         lines::<f64>(d, budget, only);
         pair_line::<f32>(d, budget, only);

@@ -12,6 +12,11 @@ if command -v rustup >/dev/null 2>&1; then
     echo "install-deps: rustup target add $EMBEDDED_TARGET"
     rustup target add "$EMBEDDED_TARGET"
   fi
+  # `make test` checks the formatting (rustfmt.toml); minimal rustup profiles lack rustfmt.
+  if ! cargo fmt --version >/dev/null 2>&1; then
+    echo "install-deps: rustup component add rustfmt"
+    rustup component add rustfmt
+  fi
 else
   echo "install-deps: rustup not found; the embedded build needs the $EMBEDDED_TARGET target" >&2
 fi

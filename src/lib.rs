@@ -70,5 +70,7 @@ pub use error::Error;
 pub use real::Real;
 pub use rng::Rng;
 pub use samplers::{Divergence, LogDensity, Mclmc, MclmcConfig, MclmcState, Progress, RefreshMode, Request, RequestKind, StepInfo};
+pub use samplers::{
+    Fsgld, FsgldConfig, FsgldState, Psgld, PsgldConfig, PsgldState, Schedule, ScheduleKind, Sghmc, SghmcConfig, SghmcState, Sgld, SgldConfig, SgldState,
+};
 pub use samplers::{Smile, SmileConfig, SmileMode, SmileProgress, SmileState, SmileStepInfo};
-pub use samplers::{Fsgld, FsgldConfig, FsgldState, Psgld, PsgldConfig, PsgldState, Schedule, ScheduleKind, Sghmc, SghmcConfig, SghmcState, Sgld, SgldConfig, SgldState};

@@ -35,11 +35,7 @@ pub trait Real:
     + MulAssign
 {
     /// SIMD vector of `LANES` values.
-    type V: Copy
-        + Add<Output = Self::V>
-        + Sub<Output = Self::V>
-        + Mul<Output = Self::V>
-        + Div<Output = Self::V>;
+    type V: Copy + Add<Output = Self::V> + Sub<Output = Self::V> + Mul<Output = Self::V> + Div<Output = Self::V>;
     /// Number of values in one `V`.
     const LANES: usize;
     /// Name used in reports and C symbols (`"f32"` / `"f64"`).
@@ -298,22 +294,54 @@ macro_rules! impl_real {
             }
             #[inline(always)]
             fn max(self, o: Self) -> Self {
-                if self > o || o.is_nan() { self } else { o }
+                if self > o || o.is_nan() {
+                    self
+                } else {
+                    o
+                }
             }
             #[inline(always)]
             fn min(self, o: Self) -> Self {
-                if self < o || o.is_nan() { self } else { o }
+                if self < o || o.is_nan() {
+                    self
+                } else {
+                    o
+                }
             }
         }
     };
 }
 
-impl_real!(f32, f32x8, wide::f32x16, 8, "f32",
-    sqrt = libm::sqrtf, exp = libm::expf, expm1 = expm1::expm1_f32, ln = libm::logf,
-    ln1p = libm::log1pf, pow = libm::powf, fabs = libm::fabsf, lanes = f32_lanes);
-impl_real!(f64, f64x4, wide::f64x8, 4, "f64",
-    sqrt = libm::sqrt, exp = libm::exp, expm1 = expm1::expm1_f64, ln = libm::log,
-    ln1p = libm::log1p, pow = libm::pow, fabs = libm::fabs, lanes = f64_lanes);
+impl_real!(
+    f32,
+    f32x8,
+    wide::f32x16,
+    8,
+    "f32",
+    sqrt = libm::sqrtf,
+    exp = libm::expf,
+    expm1 = expm1::expm1_f32,
+    ln = libm::logf,
+    ln1p = libm::log1pf,
+    pow = libm::powf,
+    fabs = libm::fabsf,
+    lanes = f32_lanes
+);
+impl_real!(
+    f64,
+    f64x4,
+    wide::f64x8,
+    4,
+    "f64",
+    sqrt = libm::sqrt,
+    exp = libm::exp,
+    expm1 = expm1::expm1_f64,
+    ln = libm::log,
+    ln1p = libm::log1p,
+    pow = libm::pow,
+    fabs = libm::fabs,
+    lanes = f64_lanes
+);
 
 #[cfg(test)]
 mod tests {
@@ -344,8 +372,20 @@ mod tests {
             T::vstore(T::vmin(T::vload(&a), T::vload(&b)), &mut mn[..T::LANES]);
             for i in 0..T::LANES {
                 let (wx, wn) = (a[i].max(b[i]), a[i].min(b[i]));
-                assert!(mx[i].to_f64().to_bits() == wx.to_f64().to_bits() || (mx[i].to_f64().is_nan() && wx.to_f64().is_nan()), "{} max({:?}, {:?})", T::NAME, a[i], b[i]);
-                assert!(mn[i].to_f64().to_bits() == wn.to_f64().to_bits() || (mn[i].to_f64().is_nan() && wn.to_f64().is_nan()), "{} min({:?}, {:?})", T::NAME, a[i], b[i]);
+                assert!(
+                    mx[i].to_f64().to_bits() == wx.to_f64().to_bits() || (mx[i].to_f64().is_nan() && wx.to_f64().is_nan()),
+                    "{} max({:?}, {:?})",
+                    T::NAME,
+                    a[i],
+                    b[i]
+                );
+                assert!(
+                    mn[i].to_f64().to_bits() == wn.to_f64().to_bits() || (mn[i].to_f64().is_nan() && wn.to_f64().is_nan()),
+                    "{} min({:?}, {:?})",
+                    T::NAME,
+                    a[i],
+                    b[i]
+                );
             }
         }
     }

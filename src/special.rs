@@ -51,8 +51,7 @@ pub fn normal_quantile(p: f64) -> f64 {
         let r = t * t;
         let a = &ACK_A;
         let b = &ACK_B;
-        (((((a[0] * r + a[1]) * r + a[2]) * r + a[3]) * r + a[4]) * r + a[5]) * t
-            / (((((b[0] * r + b[1]) * r + b[2]) * r + b[3]) * r + b[4]) * r + 1.0)
+        (((((a[0] * r + a[1]) * r + a[2]) * r + a[3]) * r + a[4]) * r + a[5]) * t / (((((b[0] * r + b[1]) * r + b[2]) * r + b[3]) * r + b[4]) * r + 1.0)
     };
     // Halley step on Φ(x) − q = 0; skipped where the density underflows.
     let e = normal_cdf(x) - q;
@@ -341,7 +340,13 @@ mod tests {
                 let lpre = a * libm::log(x) - x - lg;
                 let p = lower_series(a, x) * libm::exp(lpre);
                 let q = upper_fraction(a, x) * libm::exp(lpre);
-                let tol = if a < 10.0 { 1e-14 } else if a < 100.0 { 3e-13 } else { 5e-12 };
+                let tol = if a < 10.0 {
+                    1e-14
+                } else if a < 100.0 {
+                    3e-13
+                } else {
+                    5e-12
+                };
                 assert!((p + q - 1.0).abs() < tol, "a={a} x={x}: P={p} Q={q}, P+Q-1={:e}", p + q - 1.0);
                 x += 0.37 * (1.0 + libm::sqrt(a));
             }

@@ -84,14 +84,19 @@ impl Golden<'_> {
                 let (e, i) = vec_err(got, &want);
                 worst_vec = worst_vec.max(e);
                 if !(e <= vec_tol) {
-                    return Err(at(field, format!("component {i}: got {} want {} (normalised error {e:.3e} > {vec_tol:.0e})", got[i.min(got.len() - 1)], want[i.min(want.len() - 1)])));
+                    return Err(at(
+                        field,
+                        format!(
+                            "component {i}: got {} want {} (normalised error {e:.3e} > {vec_tol:.0e})",
+                            got[i.min(got.len() - 1)],
+                            want[i.min(want.len() - 1)]
+                        ),
+                    ));
                 }
             }
-            for (field, got) in [
-                ("logdensity", info.logdensity.to_f64()),
-                ("kinetic_change", info.kinetic_change.to_f64()),
-                ("energy_change", info.energy_change.to_f64()),
-            ] {
+            for (field, got) in
+                [("logdensity", info.logdensity.to_f64()), ("kinetic_change", info.kinetic_change.to_f64()), ("energy_change", info.energy_change.to_f64())]
+            {
                 let want = f64_of(&s[field], field);
                 // Energies are differences of log densities: scale by the log density's size.
                 let size = f64_of(&s["logdensity"], "logdensity").abs().max(want.abs());

@@ -18,8 +18,8 @@ mod common;
 use common::*;
 use serde_json::Value;
 use smile::targets::IcgData;
-use smile::{Integrator, Real, Smile, SmileConfig};
 use smile::tune::GammaTunerConfig;
+use smile::{Integrator, Real, Smile, SmileConfig};
 
 const VEC_TOL: f64 = 1e-9;
 const REL_TOL: f64 = 1e-9;
@@ -144,11 +144,8 @@ fn run_file<T: Real>(file: &str, j: &Value, max_steps: usize, vec_tol: f64, rel_
                 return Err(at("reset", format!("got {} want {want}", info.reset())));
             }
         }
-        for (field, got) in [
-            ("step_size", info.next_step_size.to_f64()),
-            ("energy_mean", info.energy_mean.to_f64()),
-            ("energy_std", info.energy_std.to_f64()),
-        ] {
+        for (field, got) in [("step_size", info.next_step_size.to_f64()), ("energy_mean", info.energy_mean.to_f64()), ("energy_std", info.energy_std.to_f64())]
+        {
             let Some(want) = s[field].as_f64() else { continue };
             let e = rel_err(got, want);
             worst.rel = worst.rel.max(e);
@@ -157,11 +154,9 @@ fn run_file<T: Real>(file: &str, j: &Value, max_steps: usize, vec_tol: f64, rel_
             }
         }
         let size = s["logdensity"].as_f64().map_or(1.0, |l| l.abs().max(1.0));
-        for (field, got) in [
-            ("abs_energy_change", info.abs_energy_change.to_f64()),
-            ("energy_change", info.energy_change.to_f64()),
-            ("logdensity", info.logdensity.to_f64()),
-        ] {
+        for (field, got) in
+            [("abs_energy_change", info.abs_energy_change.to_f64()), ("energy_change", info.energy_change.to_f64()), ("logdensity", info.logdensity.to_f64())]
+        {
             let Some(want) = s[field].as_f64() else { continue };
             let e = (got - want).abs() / size;
             worst.energy = worst.energy.max(e);

@@ -196,10 +196,9 @@ fn energy_error_scales_with_integrator_order() {
     let sigma: Vec<f64> = (0..d).map(|i| 0.5 + 1.5 * i as f64 / (d - 1) as f64).collect();
     for integ in Integrator::ALL {
         let p = integ.order() as f64;
-        for (name, mut f) in [
-            ("diag gaussian", Box::new(DiagGaussian { sigma: &sigma }) as Box<dyn LogDensity<f64>>),
-            ("banana", Box::new(Banana { b: 0.1, sigma1: 2.0 })),
-        ] {
+        for (name, mut f) in
+            [("diag gaussian", Box::new(DiagGaussian { sigma: &sigma }) as Box<dyn LogDensity<f64>>), ("banana", Box::new(Banana { b: 0.1, sigma1: 2.0 }))]
+        {
             let (a, sa) = energy_error(integ, 0.2, &mut *f, d);
             let (b, sb) = energy_error(integ, 0.1, &mut *f, d);
             let (global, local) = ((a / b).log2(), (sa / sb).log2());

@@ -100,7 +100,8 @@ fn all<T: Real>() {
             break;
         }
     });
-    for cfg in [SmileConfig::smile(T::from_f64(0.05) * sd), SmileConfig::psmile(T::from_f64(0.05) * sd), SmileConfig::smile(T::from_f64(0.05) * sd).reference()] {
+    for cfg in [SmileConfig::smile(T::from_f64(0.05) * sd), SmileConfig::psmile(T::from_f64(0.05) * sd), SmileConfig::smile(T::from_f64(0.05) * sd).reference()]
+    {
         let mut ws = vec![T::ZERO; Smile::<T>::workspace_len(D)];
         let cfg = SmileConfig { decoherence_length: sd, ..cfg };
         let mut c = Smile::new(cfg, &x0, &mut ws, 1, 0).unwrap();

@@ -4,9 +4,7 @@
 //! the code path.
 
 use smile::samplers::fsgld::coupled_sigma;
-use smile::{
-    Error, Fsgld, FsgldConfig, Progress, Psgld, PsgldConfig, Real, Schedule, Sghmc, SghmcConfig, Sgld, SgldConfig,
-};
+use smile::{Error, Fsgld, FsgldConfig, Progress, Psgld, PsgldConfig, Real, Schedule, Sghmc, SghmcConfig, Sgld, SgldConfig};
 
 /// `log p = −½|x|²` and its gradient, in any precision.
 fn gauss<T: Real>(x: &[T], g: &mut [T]) -> T {
@@ -267,10 +265,12 @@ fn sgd_limit_and_schedules() {
     let mut c = Sgld::new(cfg, &[0.0], &mut ws, 0, 0).unwrap();
     for t in 0..30u64 {
         let before = c.position()[0];
-        let info = c.step_with(&mut |_: &[f64], g: &mut [f64]| {
-            g[0] = 0.0;
-            0.0
-        }).unwrap();
+        let info = c
+            .step_with(&mut |_: &[f64], g: &mut [f64]| {
+                g[0] = 0.0;
+                0.0
+            })
+            .unwrap();
         assert_eq!(info.step_size, smile::samplers::schedule::cyclical_cosine(0.1, 0.0, 10, t));
         assert_eq!(c.position()[0] == before, t % 10 < 5, "step {t}");
     }

@@ -193,7 +193,10 @@ fn corrupt_or_mismatched_checkpoints_are_refused() {
 /// Drives a chain past burn-in, then makes step `bad` evaluate with `poison`
 /// applied to its last stage; returns the chain's view before and after.
 #[allow(clippy::type_complexity)]
-fn poisoned_step(mode: SmileMode, poison: fn(&mut [f64], f64) -> f64) -> (smile::SmileStepInfo<f64>, Vec<f64>, Vec<f64>, f64, Vec<f64>, Vec<f64>, f64, Smile<'static, f64>, SmileState<f64>) {
+fn poisoned_step(
+    mode: SmileMode,
+    poison: fn(&mut [f64], f64) -> f64,
+) -> (smile::SmileStepInfo<f64>, Vec<f64>, Vec<f64>, f64, Vec<f64>, Vec<f64>, f64, Smile<'static, f64>, SmileState<f64>) {
     let d = 6;
     let ws: &'static mut [f64] = Box::leak(vec![0.0; Smile::<f64>::workspace_len(d)].into_boxed_slice());
     let cfg = if mode == SmileMode::Reference { SmileConfig::smile(0.1).reference() } else { SmileConfig::smile(0.1) };
@@ -268,7 +271,13 @@ fn bad_evaluations_never_poison_the_chain() {
         lp
     }
     for mode in [SmileMode::Corrected, SmileMode::Reference] {
-        for (name, poison) in [("nan_grad", nan_grad as fn(&mut [f64], f64) -> f64), ("inf_grad", inf_grad), ("nan_logp", nan_logp), ("inf_logp", inf_logp), ("huge_grad", huge_grad)] {
+        for (name, poison) in [
+            ("nan_grad", nan_grad as fn(&mut [f64], f64) -> f64),
+            ("inf_grad", inf_grad),
+            ("nan_logp", nan_logp),
+            ("inf_logp", inf_logp),
+            ("huge_grad", huge_grad),
+        ] {
             let (info, x_b, g_b, lp_b, x_a, g_a, lp_a, mut c, before) = poisoned_step(mode, poison);
             let tuner_before_mean = before.tuner().mean;
             let what = format!("{mode:?} {name}");
@@ -403,7 +412,10 @@ fn derived_values_kept_between_steps_change_no_bit() {
                 assert!(a.1 == b.1, "{} {cfg:?} d={d}: states differ", T::NAME);
                 let same_ws = a.2.iter().zip(&b.2).all(|(p, q)| p.to_f64().to_bits() == q.to_f64().to_bits());
                 assert!(same_ws, "{} {cfg:?} d={d}: workspaces differ", T::NAME);
-                assert!(a.0.iter().any(|i| i.flagged_gradients > 0) || cfg.grad_clip > T::from_f64(100.0), "{cfg:?} d={d}: no clipped gradient exercised the cleaning pass");
+                assert!(
+                    a.0.iter().any(|i| i.flagged_gradients > 0) || cfg.grad_clip > T::from_f64(100.0),
+                    "{cfg:?} d={d}: no clipped gradient exercised the cleaning pass"
+                );
             }
         }
     }

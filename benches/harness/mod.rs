@@ -85,7 +85,10 @@ impl<T: Real> LogDensity<T> for Gauss {
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub enum Kind {
     /// MCLMC with the fused refresh (L = √d) or without (L = ∞).
-    Mclmc { integ: Integrator, refresh: bool },
+    Mclmc {
+        integ: Integrator,
+        refresh: bool,
+    },
     /// SMILE (tuner on, McLachlan, no preconditioning, corrected mode).
     Smile,
     /// pSMILE (SMILE + gradient-noise preconditioning).

@@ -179,7 +179,14 @@ fn drive<C: Chain, F: FnMut(&[f64], &mut [f64], u64) -> f64>(c: &mut C, oracle: 
 /// `grad_budget` gradient evaluations allow (fSGLD spends M per step) and
 /// returns `Ê[x_i²]` after the burn-in. Errors: the samplers' (e.g.
 /// `InvalidSetting` for SGHMC with `α h ≥ 1`, `InvalidStepSize`).
-pub fn run_second_moments<F: FnMut(&[f64], &mut [f64], u64) -> f64>(family: Family, mut oracle: F, x0: &[f64], h: f64, grad_budget: u64, s: &Settings) -> Result<Run, Error> {
+pub fn run_second_moments<F: FnMut(&[f64], &mut [f64], u64) -> f64>(
+    family: Family,
+    mut oracle: F,
+    x0: &[f64],
+    h: f64,
+    grad_budget: u64,
+    s: &Settings,
+) -> Result<Run, Error> {
     let d = x0.len();
     let per_step = if family == Family::Fsgld { s.fsgld_perturbations.max(1) as u64 } else { 1 };
     let steps = grad_budget / per_step;

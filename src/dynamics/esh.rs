@@ -426,5 +426,4 @@ mod tests {
             assert!(!ks.value(dm1).is_finite(), "arg {bad}");
         }
     }
-
 }

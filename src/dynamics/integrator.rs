@@ -12,8 +12,8 @@
 //! position update that follows it.
 
 use super::esh::{esh_update, esh_update_next, esh_update_refresh, esh_update_refresh_next, esh_update_split, EshOut, KineticForm, NonFinite};
-use crate::rng::Rng;
 use crate::real::Real;
+use crate::rng::Rng;
 use crate::simd::{esh_reduce, Diag, Drift, EshSums};
 
 /// The integrator of the isokinetic dynamics.
@@ -195,7 +195,15 @@ impl<'a, T: Real, D: Diag<T>> Stepper<'a, T, D> {
     /// `warm`: buffers the refreshing last update prefetches as it goes (a
     /// hint, [`crate::simd::esh_kick_refresh_next`]).
     #[allow(clippy::type_complexity)]
-    pub fn resume_next(&mut self, k: u32, g: &[T], x: &mut [T], nu: Option<T>, rng: &mut Rng, warm: [&[T]; 2]) -> Result<(EshOut<T>, StageOutcome, Option<EshSums<T>>), NonFinite> {
+    pub fn resume_next(
+        &mut self,
+        k: u32,
+        g: &[T],
+        x: &mut [T],
+        nu: Option<T>,
+        rng: &mut Rng,
+        warm: [&[T]; 2],
+    ) -> Result<(EshOut<T>, StageOutcome, Option<EshSums<T>>), NonFinite> {
         let k = if k == 0 { 1 } else { k };
         if k < self.integrator.grads_per_step() {
             let (out, next) = self.resume(k, g, x)?;

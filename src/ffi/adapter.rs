@@ -200,12 +200,7 @@ fn step_info<T: Real>(i: &StepInfoRepr<T>) -> Status<StepInfo<T>> {
     })
 }
 
-pub(crate) unsafe fn observe<T: Real>(
-    a: *mut c_void,
-    chain: *mut c_void,
-    info: *const StepInfoRepr<T>,
-    phase: *mut smile_adapt_phase,
-) -> smile_status {
+pub(crate) unsafe fn observe<T: Real>(a: *mut c_void, chain: *mut c_void, info: *const StepInfoRepr<T>, phase: *mut smile_adapt_phase) -> smile_status {
     code((|| {
         if a.is_null() || chain.is_null() || info.is_null() {
             return Err(SMILE_ERR_NULL_POINTER);

@@ -138,11 +138,7 @@ impl ConfigOut {
 ///
 /// # Safety
 /// As for [`instance::open`].
-pub(crate) unsafe fn with<K: Kind<T>, T: Real, R>(
-    h: *const c_void,
-    write: bool,
-    f: impl FnOnce(&mut K::Chain<'_>, &Hdr<K::State>) -> Status<R>,
-) -> Status<R> {
+pub(crate) unsafe fn with<K: Kind<T>, T: Real, R>(h: *const c_void, write: bool, f: impl FnOnce(&mut K::Chain<'_>, &Hdr<K::State>) -> Status<R>) -> Status<R> {
     let o = open::<K, T>(h)?;
     let hdr = o.hdr;
     let mut chain = <K::Chain<'_> as Chain<'_, T>>::rebuild(hdr.state(), o.ws).map_err(|_| SMILE_ERR_INVALID_STATE)?;
@@ -153,12 +149,7 @@ pub(crate) unsafe fn with<K: Kind<T>, T: Real, R>(
     r
 }
 
-pub(crate) unsafe fn memory_size<K: Kind<T>, T: Real>(
-    dim: usize,
-    cfg: *const K::ConfigRepr,
-    size: *mut usize,
-    align: *mut usize,
-) -> smile_status {
+pub(crate) unsafe fn memory_size<K: Kind<T>, T: Real>(dim: usize, cfg: *const K::ConfigRepr, size: *mut usize, align: *mut usize) -> smile_status {
     code((|| {
         if size.is_null() || align.is_null() {
             return Err(SMILE_ERR_NULL_POINTER);
@@ -205,25 +196,13 @@ pub(crate) unsafe fn ask<K: Kind<T>, T: Real>(h: *mut c_void, req: *mut RequestR
         let r = with::<K, T, _>(h, true, |c, hdr| {
             let r = c.request();
             hdr.set_asked(true);
-            Ok(RequestRepr {
-                x: r.x.as_ptr(),
-                grad: r.grad.as_mut_ptr(),
-                dim: hdr.dim,
-                step: r.step,
-                stage: r.stage,
-                kind: request_kind(r.kind),
-            })
+            Ok(RequestRepr { x: r.x.as_ptr(), grad: r.grad.as_mut_ptr(), dim: hdr.dim, step: r.step, stage: r.stage, kind: request_kind(r.kind) })
         })?;
         put(req, r)
     })())
 }
 
-pub(crate) unsafe fn tell<K: Kind<T>, T: Real>(
-    h: *mut c_void,
-    logp: T,
-    progress: *mut smile_progress,
-    info: *mut K::InfoRepr,
-) -> smile_status {
+pub(crate) unsafe fn tell<K: Kind<T>, T: Real>(h: *mut c_void, logp: T, progress: *mut smile_progress, info: *mut K::InfoRepr) -> smile_status {
     code((|| {
         if h.is_null() || progress.is_null() {
             return Err(SMILE_ERR_NULL_POINTER);
@@ -266,12 +245,7 @@ fn run<'a, C: Chain<'a, T>, T: Real>(c: &mut C, f: LogDensityFn<T>, user: *mut c
     }
 }
 
-pub(crate) unsafe fn step<K: Kind<T>, T: Real>(
-    h: *mut c_void,
-    f: Option<LogDensityFn<T>>,
-    user: *mut c_void,
-    info: *mut K::InfoRepr,
-) -> smile_status {
+pub(crate) unsafe fn step<K: Kind<T>, T: Real>(h: *mut c_void, f: Option<LogDensityFn<T>>, user: *mut c_void, info: *mut K::InfoRepr) -> smile_status {
     code((|| {
         if h.is_null() {
             return Err(SMILE_ERR_NULL_POINTER);

@@ -32,11 +32,8 @@ unsafe fn diagnose<T: Real>(
         if chains == 0 || n < 2 || stride == 0 || offset >= stride {
             return Err(SMILE_ERR_INVALID_SETTING);
         }
-        let len = chains
-            .checked_mul(n)
-            .and_then(|v| v.checked_mul(stride))
-            .filter(|&v| v <= isize::MAX as usize / size_of::<T>())
-            .ok_or(SMILE_ERR_BUFFER_LENGTH)?;
+        let len =
+            chains.checked_mul(n).and_then(|v| v.checked_mul(stride)).filter(|&v| v <= isize::MAX as usize / size_of::<T>()).ok_or(SMILE_ERR_BUFFER_LENGTH)?;
         if (data as usize) % align_of::<T>() != 0 {
             return Err(SMILE_ERR_ALIGNMENT);
         }

@@ -116,11 +116,7 @@ unsafe fn write_config<T: Real>(p: *mut ConfigRepr<T>, size: usize, c: &MclmcCon
 ///
 /// # Safety
 /// As for [`instance::open`].
-unsafe fn with<T: Real, R>(
-    h: *const c_void,
-    write: bool,
-    f: impl FnOnce(&mut Mclmc<'_, T>, &Hdr<MclmcState<T>>) -> Status<R>,
-) -> Status<R> {
+unsafe fn with<T: Real, R>(h: *const c_void, write: bool, f: impl FnOnce(&mut Mclmc<'_, T>, &Hdr<MclmcState<T>>) -> Status<R>) -> Status<R> {
     let o = open::<Kind, T>(h)?;
     let hdr = o.hdr;
     let mut chain = Mclmc::from_parts(hdr.state(), o.ws).map_err(|_| SMILE_ERR_INVALID_STATE)?;
@@ -190,14 +186,7 @@ pub(crate) unsafe fn ask<T: Real>(h: *mut c_void, req: *mut RequestRepr<T>) -> s
         let r = with::<T, _>(h, true, |c, hdr| {
             let r = c.ask();
             hdr.set_asked(true);
-            Ok(RequestRepr {
-                x: r.x.as_ptr(),
-                grad: r.grad.as_mut_ptr(),
-                dim: hdr.dim,
-                step: r.step,
-                stage: r.stage,
-                kind: request_kind(r.kind),
-            })
+            Ok(RequestRepr { x: r.x.as_ptr(), grad: r.grad.as_mut_ptr(), dim: hdr.dim, step: r.step, stage: r.stage, kind: request_kind(r.kind) })
         })?;
         put(req, r)
     })())
@@ -276,9 +265,7 @@ pub(crate) unsafe fn save<T: Real>(h: *const c_void, buf: *mut c_void, buf_size:
 pub(crate) unsafe fn restore<T: Real>(mem: *mut c_void, mem_size: usize, buf: *const c_void, buf_size: usize, out: *mut *mut c_void) -> smile_status {
     code((|| {
         put(out, core::ptr::null_mut())?;
-        instance::restore::<Kind, T>(mem, mem_size, buf, buf_size, |st, ws| {
-            Mclmc::from_parts(st, ws).map(|_| ()).map_err(|_| SMILE_ERR_INVALID_STATE)
-        })?;
+        instance::restore::<Kind, T>(mem, mem_size, buf, buf_size, |st, ws| Mclmc::from_parts(st, ws).map(|_| ()).map_err(|_| SMILE_ERR_INVALID_STATE))?;
         put(out, mem)
     })())
 }
@@ -575,13 +562,7 @@ macro_rules! mclmc_ffi {
         /// `NOT_AN_INSTANCE` (not a checkpoint of this sampler/precision),
         /// `INVALID_STATE` (corrupt; `mem` then holds no instance).
         #[no_mangle]
-        pub unsafe extern "C" fn $restore(
-            mem: *mut c_void,
-            mem_size: usize,
-            buf: *const c_void,
-            buf_size: usize,
-            out: *mut *mut $h,
-        ) -> smile_status {
+        pub unsafe extern "C" fn $restore(mem: *mut c_void, mem_size: usize, buf: *const c_void, buf_size: usize, out: *mut *mut $h) -> smile_status {
             restore::<$t>(mem, mem_size, buf, buf_size, out as *mut *mut c_void)
         }
 

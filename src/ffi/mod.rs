@@ -403,8 +403,7 @@ macro_rules! common_types {
         /// `*logp` is NaN on entry, so leaving it unset is a divergence too.
         /// `user` is passed through untouched. The callback must not call
         /// smile functions on the instance that is calling it.
-        pub type $logdensity =
-            Option<unsafe extern "C" fn(user: *mut c_void, dim: usize, x: *const $t, grad: *mut $t, logp: *mut $t) -> c_int>;
+        pub type $logdensity = Option<unsafe extern "C" fn(user: *mut c_void, dim: usize, x: *const $t, grad: *mut $t, logp: *mut $t) -> c_int>;
 
         const _: () = {
             use core::mem::{align_of, offset_of, size_of};

@@ -19,8 +19,8 @@ use crate::error::Error;
 use crate::real::Real;
 use crate::samplers::fsgld::coupled_sigma;
 use crate::samplers::{
-    Fsgld, FsgldConfig, FsgldState, Progress, Psgld, PsgldConfig, PsgldState, Request, Schedule, Sghmc, SghmcConfig, SghmcState, Sgld,
-    SgldConfig, SgldState, StepInfo,
+    Fsgld, FsgldConfig, FsgldState, Progress, Psgld, PsgldConfig, PsgldState, Request, Schedule, Sghmc, SghmcConfig, SghmcState, Sgld, SgldConfig, SgldState,
+    StepInfo,
 };
 
 /// Values of `smile_schedule_*.kind`.

@@ -59,9 +59,7 @@ fn new64(d: usize, seed: u64, m: &mut [Line]) -> *mut smile_mclmc_f64 {
     let c = cfg64(d);
     let x0: Vec<f64> = (0..d).map(|i| 1.0 + i as f64 * 0.1).collect();
     let mut h = ptr::null_mut();
-    let st = unsafe {
-        smile_mclmc_init_f64(m.as_mut_ptr() as *mut c_void, m.len() * 64, d, &c, x0.as_ptr(), seed, 3, &mut h)
-    };
+    let st = unsafe { smile_mclmc_init_f64(m.as_mut_ptr() as *mut c_void, m.len() * 64, d, &c, x0.as_ptr(), seed, 3, &mut h) };
     assert_eq!(st, SMILE_OK);
     h
 }
@@ -76,10 +74,7 @@ fn size64(d: usize) -> usize {
 #[test]
 fn versions_in_sync() {
     let v = env!("CARGO_PKG_VERSION");
-    assert_eq!(
-        std::format!("{SMILE_VERSION_MAJOR}.{SMILE_VERSION_MINOR}.{SMILE_VERSION_PATCH}"),
-        v
-    );
+    assert_eq!(std::format!("{SMILE_VERSION_MAJOR}.{SMILE_VERSION_MINOR}.{SMILE_VERSION_PATCH}"), v);
     assert_eq!(unsafe { CStr::from_ptr(smile_version()) }.to_str().unwrap(), v);
     assert_eq!(smile_version_number(), SMILE_VERSION_NUMBER);
     let header = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/include/smile.h")).unwrap();
@@ -203,10 +198,7 @@ fn checkpoint_resumes_bit_identically() {
     assert_eq!(unsafe { smile_mclmc_save_f64(h, ck.as_mut_ptr().add(3) as *mut c_void, b) }, SMILE_OK);
     let mut m2 = mem(b);
     let mut h2 = ptr::null_mut();
-    assert_eq!(
-        unsafe { smile_mclmc_restore_f64(m2.as_mut_ptr() as *mut c_void, b, ck.as_ptr().add(3) as *const c_void, b, &mut h2) },
-        SMILE_OK
-    );
+    assert_eq!(unsafe { smile_mclmc_restore_f64(m2.as_mut_ptr() as *mut c_void, b, ck.as_ptr().add(3) as *const c_void, b, &mut h2) }, SMILE_OK);
     let (mut x1, mut x2) = (vec![0.0; d], vec![0.0; d]);
     for _ in 0..20 {
         unsafe {
@@ -241,10 +233,7 @@ fn f32_runs_and_is_not_an_f64_instance() {
     let mut m = mem(s);
     let x0 = [0.5f32; 4];
     let mut h = ptr::null_mut();
-    assert_eq!(
-        unsafe { smile_mclmc_init_f32(m.as_mut_ptr() as *mut c_void, s, d, ptr::null(), x0.as_ptr(), 1, 0, &mut h) },
-        SMILE_OK
-    );
+    assert_eq!(unsafe { smile_mclmc_init_f32(m.as_mut_ptr() as *mut c_void, s, d, ptr::null(), x0.as_ptr(), 1, 0, &mut h) }, SMILE_OK);
     let mut info: smile_step_info_f32 = unsafe { core::mem::zeroed() };
     for _ in 0..20 {
         assert_eq!(unsafe { smile_mclmc_step_f32(h, Some(gauss32), ptr::null_mut(), &mut info) }, SMILE_OK);
@@ -396,7 +385,10 @@ fn sgld_family_same_chain_as_rust_api() {
     c.schedule = smile_schedule_f64 { period: 10, scale: 0.1, offset: 0.0, power: 0.0, floor: 0.01, explore: 0.3, kind: 2 };
     assert_eq!(unsafe { smile_fsgld_memory_size_f64(d, &c, &mut size, &mut align) }, SMILE_OK);
     let mut m = mem(size);
-    assert_eq!(unsafe { smile_fsgld_init_f64(m.as_mut_ptr() as *mut c_void, size, d, &c, x0.as_ptr(), 9, 1, &mut h as *mut _ as *mut *mut smile_fsgld_f64) }, SMILE_OK);
+    assert_eq!(
+        unsafe { smile_fsgld_init_f64(m.as_mut_ptr() as *mut c_void, size, d, &c, x0.as_ptr(), 9, 1, &mut h as *mut _ as *mut *mut smile_fsgld_f64) },
+        SMILE_OK
+    );
     let h = h as *mut smile_fsgld_f64;
     let mut ws = vec![0.0; Fsgld::<f64>::workspace_len(d)];
     let cfg = FsgldConfig { n_perturbations: 3, schedule: crate::Schedule::cyclical(0.1, 0.01, 10, 0.3), ..FsgldConfig::constant(0.1, 0.3) };

@@ -140,8 +140,8 @@ pub fn fill_normals<T: Real>(rng: &mut Rng, out: &mut [T]) {
 /// as `fill_normals` on a slice of length `n`.
 pub fn for_each_normal_block<T: Real, F: FnMut(usize, &[T])>(rng: &mut Rng, n: usize, mut f: F) {
     const BATCH: usize = 256; // a multiple of every 4·LANES
-    // Uninitialised: zeroing 2 KB per call costs more than the normals of a
-    // small d; every value handed to `f` was written just before.
+                              // Uninitialised: zeroing 2 KB per call costs more than the normals of a
+                              // small d; every value handed to `f` was written just before.
     let mut buf = core::mem::MaybeUninit::<[T; BATCH]>::uninit();
     let p = buf.as_mut_ptr() as *mut T;
     let mut src = NormalBlocks::new(rng);
@@ -190,7 +190,11 @@ mod tests {
         let f64_lanes = T::LANES == 4;
         let (bits, rbits, abits) = if f64_lanes { (64u32, 52u32, 52u32) } else { (32, 24, 24) };
         let lane = |k: usize, i: usize| -> u64 {
-            if f64_lanes { w[k + i] } else { (w[k + i / 2] >> (32 * (i % 2))) & 0xFFFF_FFFF }
+            if f64_lanes {
+                w[k + i]
+            } else {
+                (w[k + i / 2] >> (32 * (i % 2))) & 0xFFFF_FFFF
+            }
         };
         let mut out = std::vec![0.0; 2 * g];
         for i in 0..g {
@@ -307,7 +311,10 @@ mod tests {
         for (what, r) in [
             ("consecutive calls", corr(&first[..calls - 1], &first[1..])),
             ("within a call", corr(&first, &second)),
-            ("squares across calls", corr(&first[..calls - 1].iter().map(|v| v * v).collect::<std::vec::Vec<_>>(), &first[1..].iter().map(|v| v * v).collect::<std::vec::Vec<_>>())),
+            (
+                "squares across calls",
+                corr(&first[..calls - 1].iter().map(|v| v * v).collect::<std::vec::Vec<_>>(), &first[1..].iter().map(|v| v * v).collect::<std::vec::Vec<_>>()),
+            ),
         ] {
             assert!(r.abs() < lim, "{} {what}: {r}", T::NAME);
         }

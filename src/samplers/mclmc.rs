@@ -67,12 +67,7 @@ impl<T: Real> MclmcConfig<T> {
     /// `L = √d`, McLachlan, no energy cutoff.
     pub fn for_dim(d: usize) -> Self {
         let sd = T::from_usize(d).sqrt();
-        MclmcConfig {
-            step_size: T::from_f64(0.25) * sd,
-            decoherence_length: sd,
-            max_energy_change: T::INFINITY,
-            integrator: Integrator::McLachlan,
-        }
+        MclmcConfig { step_size: T::from_f64(0.25) * sd, decoherence_length: sd, max_energy_change: T::INFINITY, integrator: Integrator::McLachlan }
     }
 
     /// Checks every field.
@@ -224,8 +219,7 @@ impl<T: Real> MclmcState<T> {
             && (self.has_next == 0 || self.phase == PHASE_IDLE)
             && self.reserved == T::ZERO
             && self.reserved32 == 0
-            && (self.phase != PHASE_IN_STEP
-                || (self.stage >= 1 && self.stage <= Integrator::from_u32(self.integrator).map_or(0, |i| i.grads_per_step())));
+            && (self.phase != PHASE_IN_STEP || (self.stage >= 1 && self.stage <= Integrator::from_u32(self.integrator).map_or(0, |i| i.grads_per_step())));
         if ok {
             Ok(())
         } else {
@@ -483,11 +477,8 @@ impl<'a, T: Real> Mclmc<'a, T> {
     }
 
     fn request(&mut self) -> Request<'_, T> {
-        let (kind, step, stage) = if self.st.phase == PHASE_NEED_INIT {
-            (RequestKind::Initial, 0, 0)
-        } else {
-            (RequestKind::Stage, self.st.steps + 1, self.st.stage)
-        };
+        let (kind, step, stage) =
+            if self.st.phase == PHASE_NEED_INIT { (RequestKind::Initial, 0, 0) } else { (RequestKind::Stage, self.st.steps + 1, self.st.stage) };
         let init = self.st.phase == PHASE_NEED_INIT;
         let p = self.parts();
         let (x, grad) = if init { (p.x_cur, p.g_cur) } else { (p.x_new, p.g_new) };

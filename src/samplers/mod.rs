@@ -2,21 +2,21 @@
 //! the reverse-communication protocol of [`request`]; the numerics come from
 //! [`crate::dynamics`].
 
+pub mod fsgld;
 pub mod mclmc;
+pub mod psgld;
 pub mod request;
 pub mod schedule;
 pub(crate) mod sg;
-pub mod sgld;
-pub mod psgld;
 pub mod sghmc;
-pub mod fsgld;
+pub mod sgld;
 pub mod smile;
 
+pub use fsgld::{Fsgld, FsgldConfig, FsgldState};
 pub use mclmc::{Mclmc, MclmcConfig, MclmcState, RefreshMode};
+pub use psgld::{Psgld, PsgldConfig, PsgldState};
 pub use request::{Divergence, LogDensity, Progress, Request, RequestKind, StepInfo};
 pub use schedule::{Schedule, ScheduleKind};
-pub use sgld::{Sgld, SgldConfig, SgldState};
-pub use psgld::{Psgld, PsgldConfig, PsgldState};
 pub use sghmc::{Sghmc, SghmcConfig, SghmcState};
-pub use fsgld::{Fsgld, FsgldConfig, FsgldState};
+pub use sgld::{Sgld, SgldConfig, SgldState};
 pub use smile::{Smile, SmileConfig, SmileMode, SmileProgress, SmileState, SmileStepInfo};

@@ -186,9 +186,7 @@ impl<T: Real> Schedule<T> {
                     && T::from_f64(self.max_step_size()).is_finite()
                     && T::from_f64(self.max_step_size()) > T::ZERO
             }
-            ScheduleKind::Cyclical => {
-                self.period >= 1 && self.floor >= T::ZERO && self.floor <= self.scale && self.explore >= T::ZERO && self.explore < T::ONE
-            }
+            ScheduleKind::Cyclical => self.period >= 1 && self.floor >= T::ZERO && self.floor <= self.scale && self.explore >= T::ZERO && self.explore < T::ONE,
         };
         if ok {
             Ok(())

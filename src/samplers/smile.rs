@@ -1066,11 +1066,7 @@ impl<'a, T: Real> Smile<'a, T> {
         }
         if st.precond == 1 && (reference || !dec.reset) {
             let p = split(self.ws, d, st.xcur, st.gcur);
-            let sum = if reference {
-                update_noise_ema(p.g_cur, &*p.s, p.gbar, p.sd, true)
-            } else {
-                update_noise_ema(p.g_cur, Identity, p.gbar, p.sd, false)
-            };
+            let sum = if reference { update_noise_ema(p.g_cur, &*p.s, p.gbar, p.sd, true) } else { update_noise_ema(p.g_cur, Identity, p.gbar, p.sd, false) };
             // The new `s` needs the whole sum, so it takes a pass of its own;
             // that pass also makes the next step's first reduction (u and
             // the stored gradient no longer change), which then skips its own.

@@ -184,13 +184,7 @@ pub struct KickSums<T> {
 ///
 /// Traffic: reads u, g, s (and src), writes u (and x): the position update
 /// costs one read and one write of x on top of the momentum pass.
-pub fn esh_kick<T: Real, D: Diag<T>>(
-    u: &mut [T],
-    g: &[T],
-    s: D,
-    k: Kick<T>,
-    drift: Option<Drift<'_, T>>,
-) -> KickSums<T> {
+pub fn esh_kick<T: Real, D: Diag<T>>(u: &mut [T], g: &[T], s: D, k: Kick<T>, drift: Option<Drift<'_, T>>) -> KickSums<T> {
     let n = min_len(min_len(u.len(), g.len()), s.len());
     match drift {
         None => {
@@ -390,14 +384,7 @@ unsafe fn kick_one<T: Real, D: Diag<T>>(k: Kick<T>, c: T, u: *mut T, g: *const T
 /// `‖u‖²` after the refresh.
 ///
 /// Traffic: reads u, g (and s), writes u; the normals never leave registers.
-pub fn esh_kick_refresh<T: Real, D: Diag<T>, F: FnMut() -> [T::V; 4]>(
-    u: &mut [T],
-    g: &[T],
-    s: D,
-    k: Kick<T>,
-    nu: T,
-    noise: F,
-) -> KickSums<T> {
+pub fn esh_kick_refresh<T: Real, D: Diag<T>, F: FnMut() -> [T::V; 4]>(u: &mut [T], g: &[T], s: D, k: Kick<T>, nu: T, noise: F) -> KickSums<T> {
     kick_refresh_impl::<T, D, F, false>(u, g, s, k, nu, noise, [&[], &[]]).0
 }
 
@@ -648,14 +635,7 @@ pub struct SanitizeSums<T> {
 /// value by value. With `s_store` the identity a clean register is not
 /// written back, so the pass then reads u and g and writes nothing: the
 /// traffic of [`esh_reduce`].
-pub fn sanitize_reduce<T: Real, DS: Diag<T>, DK: Diag<T>>(
-    u: &[T],
-    g: &mut [T],
-    s_store: DS,
-    s_kick: DK,
-    clip: T,
-    zero_nan: bool,
-) -> SanitizeSums<T> {
+pub fn sanitize_reduce<T: Real, DS: Diag<T>, DK: Diag<T>>(u: &[T], g: &mut [T], s_store: DS, s_kick: DK, clip: T, zero_nan: bool) -> SanitizeSums<T> {
     #[inline(always)]
     fn clean<T: Real>(v: T, clip: T, zero_nan: bool) -> (T, u64) {
         if v.abs() <= clip {
@@ -882,7 +862,11 @@ mod tests {
                 assert_eq!(ua, ub, "n={n}");
                 assert_eq!((ra.spm, ra.uu_new), (rb.spm, rb.uu_new), "n={n}");
                 let want = if diag { esh_reduce(&ub, &g, &sv[..]) } else { esh_reduce(&ub, &g, Identity) };
-                assert_eq!((uu.to_f64().to_bits(), rb.ug_new.to_f64().to_bits()), (want.uu.to_f64().to_bits(), want.ug.to_f64().to_bits()), "n={n} diag={diag}");
+                assert_eq!(
+                    (uu.to_f64().to_bits(), rb.ug_new.to_f64().to_bits()),
+                    (want.uu.to_f64().to_bits(), want.ug.to_f64().to_bits()),
+                    "n={n} diag={diag}"
+                );
             }
         }
     }
@@ -939,7 +923,11 @@ mod tests {
                 for i in 0..n {
                     let v = raw[i];
                     let w = if v.is_nan() {
-                        if zero_nan { 0.0 } else { f64::NAN }
+                        if zero_nan {
+                            0.0
+                        } else {
+                            f64::NAN
+                        }
                     } else if v.is_infinite() && !zero_nan {
                         v
                     } else {

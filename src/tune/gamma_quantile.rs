@@ -331,7 +331,6 @@ impl<T: Real> GammaTuner<T> {
         }
     }
 
-
     /// The reference's moving-average update with this step's `a`, then `t += 1`.
     pub fn update(&mut self, a: T, smoothing: T) {
         let one = T::ONE;

@@ -192,7 +192,13 @@ impl<'a, T: Real> MclmcAdapter<'a, T> {
                 n2,
                 n_rescale,
                 t: 0,
-                phase: if n1.saturating_add(n2) == 0 { 3 } else if n1 == 0 { 1 } else { 0 },
+                phase: if n1.saturating_add(n2) == 0 {
+                    3
+                } else if n1 == 0 {
+                    1
+                } else {
+                    0
+                },
                 precond: cfg.diagonal_preconditioning as u32,
                 w: T::ZERO,
                 f: T::ZERO,
