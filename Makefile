@@ -19,7 +19,7 @@ VERSION := $(shell sed -n 's/^version *= *"\(.*\)"/\1/p' Cargo.toml | head -n 1)
 LIBS_PRIVATE ?= -lgcc_s -lutil -lrt -lpthread -lm -ldl -lc
 CBINDGEN ?= cbindgen
 
-.PHONY: demo demo-c deps test test-rust test-embedded test-ffi lib install header portable
+.PHONY: demo demo-c deps test test-rust test-embedded test-ffi lint lib install header portable
 
 ## The main demo: Bayesian logistic regression on bundled real data (Rust, then the same from C).
 demo:
@@ -42,6 +42,12 @@ test: deps
 test-rust:
 	$(CARGO) fmt --check
 	$(CARGO) test --release
+
+## Formatting and clippy on every target, warnings as errors (not part of `make test`:
+## each new clippy release brings new lints, and CI installs the newest).
+lint:
+	$(CARGO) fmt --check
+	$(CARGO) clippy --release --all-targets -- -D warnings
 
 test-embedded:
 	$(CARGO) build --release --target $(EMBEDDED_TARGET)

@@ -167,7 +167,7 @@ fn main() {
     let n = args.steps as usize;
     let m = results.len();
     println!("\n{:<24} {:>9} {:>8} {:>7}", "coefficient", "mean", "sd", "R-hat");
-    for j in 0..d {
+    for (j, name) in names.iter().enumerate().take(d) {
         let chain_means: Vec<f64> = results.iter().map(|r| (0..n).map(|t| r.draws[t * d + j]).sum::<f64>() / n as f64).collect();
         let chain_vars: Vec<f64> =
             results.iter().zip(&chain_means).map(|(r, mu)| (0..n).map(|t| (r.draws[t * d + j] - mu).powi(2)).sum::<f64>() / (n - 1) as f64).collect();
@@ -176,7 +176,7 @@ fn main() {
         let b = if m > 1 { n as f64 * chain_means.iter().map(|c| (c - mean).powi(2)).sum::<f64>() / (m - 1) as f64 } else { 0.0 };
         let var = (n - 1) as f64 / n as f64 * w + b / n as f64;
         let rhat = if m > 1 { format!("{:.3}", (var / w).sqrt()) } else { "-".into() };
-        println!("{:<24} {:>9.4} {:>8.4} {:>7}", names[j], mean, var.sqrt(), rhat);
+        println!("{:<24} {:>9.4} {:>8.4} {:>7}", name, mean, var.sqrt(), rhat);
     }
     let divs: u64 = results.iter().map(|r| r.divergences).sum();
     let grads: u64 = results.iter().map(|r| r.grad_evals).sum();

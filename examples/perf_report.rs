@@ -36,7 +36,7 @@ fn normals_line<T: Real>(budget: Duration) {
     let mut rng = Rng::new(1, 0);
     let mut buf = Aligned::new(4096, T::ZERO);
     let ns = time_min(budget, || {
-        fill_normals(&mut rng, &mut *buf);
+        fill_normals(&mut rng, &mut buf);
         black_box(&mut buf);
     });
     println!("perf normals dtype={} per_second={:.3e} ns_per_value={:.3}", T::NAME, 4096.0 / ns * 1e9, ns / 4096.0);

@@ -80,7 +80,7 @@ fn all<T: Real>() {
                 let mut c = Mclmc::new(cfg, &x0, &mut ws, 1, 0).unwrap();
                 c.set_refresh_mode(mode).unwrap();
                 if precond {
-                    c.set_preconditioner(Some(&vec![T::from_f64(0.9); D])).unwrap();
+                    c.set_preconditioner(Some(&[T::from_f64(0.9); D])).unwrap();
                 }
                 c.init_with(&mut Gauss).unwrap();
                 no_alloc(&format!("mclmc {} {integ:?} {mode:?} precond={precond}", T::NAME), 50, || {
@@ -136,6 +136,7 @@ fn all<T: Real>() {
 fn steps_never_allocate() {
     // The counter works: a Vec allocates.
     let before = allocs();
+    #[allow(clippy::useless_vec)] // the point: a heap allocation
     let v = vec![1u8; 10];
     assert!(allocs() > before && v.len() == 10);
     all::<f64>();

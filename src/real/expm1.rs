@@ -24,8 +24,8 @@
 //! is the same on every target (no FMA needed).
 
 /// `ln 2` split so that `k·LN2_HI` is exact for `|k| < 2^20`.
-const LN2_HI: f64 = 6.931_471_803_691_238_164_90e-1;
-const LN2_LO: f64 = 1.908_214_929_270_587_700_02e-10;
+const LN2_HI: f64 = 6.931_471_803_691_238e-1;
+const LN2_LO: f64 = 1.908_214_929_270_587_7e-10;
 const INV_LN2: f64 = core::f64::consts::LOG2_E;
 /// Adding and subtracting `1.5·2^52` rounds a double of magnitude below
 /// `2^51` to the nearest integer.

@@ -6,6 +6,8 @@ use crate::real::Real;
 
 /// A diagonal scaling `s` applied elementwise. Implemented by `&[T]` and by
 /// [`Identity`] (all ones, no memory traffic).
+// `len` bounds the kernels' loops; an `is_empty` would have no user.
+#[allow(clippy::len_without_is_empty)]
 pub trait Diag<T: Real>: Copy {
     /// True only for [`Identity`]: lets a kernel skip a store that would
     /// write back an unchanged value.

@@ -303,6 +303,7 @@ impl LargeShapeBounds {
         let c = 1.0 - 1.0 / (9.0 * k);
         let mut above = [false; 3];
         let mut settled = true;
+        #[allow(clippy::needless_range_loop)] // four arrays indexed alike
         for i in 0..3 {
             let hi = c + self.z_hi[i] * inv_s;
             let lo = c + self.z_lo[i] * inv_s;

@@ -390,7 +390,6 @@ mod tests {
         assert_eq!(seen, [true, true, true, true]);
         assert_eq!(ad.state().t, ad.planned_steps());
         let good = ad.state();
-        drop(ad);
 
         let mut short = vec![0.0f64; 2 * d - 1];
         assert_eq!(MclmcAdapter::from_parts(good, &mut short).err(), Some(Error::BufferLength));
