@@ -12,7 +12,7 @@
 
 use smile::targets::Logistic;
 use smile::tune::{AdaptPhase, MclmcAdaptConfig, MclmcAdapter};
-use smile::{Mclmc, MclmcConfig, Real};
+use smile::{align_workspace, workspace_pad, Mclmc, MclmcConfig, Real};
 use std::io::Write;
 use std::time::Instant;
 
@@ -93,9 +93,11 @@ fn run_chain<T: Real>(x: &[f64], y: &[f64], d: usize, args: &Args, chain_id: usi
     let xt: Vec<T> = x.iter().map(|&v| T::from_f64(v)).collect();
     let yt: Vec<T> = y.iter().map(|&v| T::from_f64(v)).collect();
     let mut target = Logistic { x: &xt, y: &yt, prior_sd: T::ONE };
-    let mut ws = vec![T::ZERO; Mclmc::<T>::workspace_len(d)];
+    // The workspace on a cache line (faster; any slice would do).
+    let mut buf = vec![T::ZERO; Mclmc::<T>::workspace_len(d) + workspace_pad::<T>()];
+    let ws = align_workspace(&mut buf, Mclmc::<T>::workspace_len(d)).expect("padded buffer");
     let x0 = vec![T::ZERO; d];
-    let mut chain = Mclmc::new(MclmcConfig::for_dim(d), &x0, &mut ws, args.seed, chain_id as u64).expect("valid settings");
+    let mut chain = Mclmc::new(MclmcConfig::for_dim(d), &x0, ws, args.seed, chain_id as u64).expect("valid settings");
     let mut aws = vec![T::ZERO; MclmcAdapter::<T>::workspace_len(d)];
     let mut adapter = MclmcAdapter::new(MclmcAdaptConfig::new(args.steps), d, &mut aws).expect("valid settings");
     let planned = adapter.planned_steps();

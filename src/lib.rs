@@ -15,10 +15,10 @@
 //! Nothing allocates; every buffer is a slice whose length a `workspace_len`
 //! function gives; bad input returns an [`Error`], never panics.
 //! Any alignment works, but for speed start a workspace on a 64-byte
-//! boundary (a cache line; `vec!` does not promise it): then no vector load
-//! straddles two lines, and the workspace's vectors all start on lines when
-//! `d` values fill whole lines (d a multiple of 16 in `f32`, of 8 in `f64`).
-//! Measured at d = 1000: 10–15 % per step.
+//! boundary (a cache line; `vec!` does not promise it; [`align_workspace`]
+//! finds one): then no vector load straddles two lines, and the workspace's
+//! vectors all start on lines when `d` values fill whole lines (d a multiple
+//! of 16 in `f32`, of 8 in `f64`). Measured at d = 1000: 10–15 % per step.
 //!
 //! ```
 //! use smile::{Mclmc, MclmcConfig};
@@ -69,6 +69,7 @@ pub use dynamics::Integrator;
 pub use error::Error;
 pub use real::Real;
 pub use rng::Rng;
+pub use samplers::{align_workspace, workspace_pad, WORKSPACE_ALIGN};
 pub use samplers::{Divergence, LogDensity, Mclmc, MclmcConfig, MclmcState, Progress, RefreshMode, Request, RequestKind, StepInfo};
 pub use samplers::{
     Fsgld, FsgldConfig, FsgldState, Psgld, PsgldConfig, PsgldState, Schedule, ScheduleKind, Sghmc, SghmcConfig, SghmcState, Sgld, SgldConfig, SgldState,

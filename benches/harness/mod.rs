@@ -32,10 +32,9 @@ pub struct Aligned<T> {
 
 impl<T: Real> Aligned<T> {
     pub fn new(n: usize, value: T) -> Self {
-        let per_line = 64 / core::mem::size_of::<T>();
-        let buf = vec![value; n + per_line];
-        let skip = (buf.as_ptr() as usize).next_multiple_of(64) - buf.as_ptr() as usize;
-        let skip = skip / core::mem::size_of::<T>();
+        let mut buf = vec![value; n + smile::workspace_pad::<T>()];
+        let base = buf.as_ptr() as usize;
+        let skip = (smile::align_workspace(&mut buf, n).unwrap().as_ptr() as usize - base) / core::mem::size_of::<T>();
         Aligned { buf, skip, n }
     }
 }

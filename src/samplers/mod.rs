@@ -11,6 +11,7 @@ pub(crate) mod sg;
 pub mod sghmc;
 pub mod sgld;
 pub mod smile;
+pub mod workspace;
 
 pub use fsgld::{Fsgld, FsgldConfig, FsgldState};
 pub use mclmc::{Mclmc, MclmcConfig, MclmcState, RefreshMode};
@@ -20,3 +21,4 @@ pub use schedule::{Schedule, ScheduleKind};
 pub use sghmc::{Sghmc, SghmcConfig, SghmcState};
 pub use sgld::{Sgld, SgldConfig, SgldState};
 pub use smile::{Smile, SmileConfig, SmileMode, SmileProgress, SmileState, SmileStepInfo};
+pub use workspace::{align_workspace, workspace_pad, WORKSPACE_ALIGN};
