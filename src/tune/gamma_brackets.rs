@@ -50,7 +50,8 @@
 //! floor of its log density (an exact gradient in `f32`: `A` quantised to
 //! one value, `s_E` at its clip) fits the same shape, e.g. 931.34, on every
 //! step, and took the exact path on every step (d = 100, `f32`: 510–560 ns
-//! per step instead of ~290). The argument above holds with `k_lo = k_hi`;
+//! per step; 316 ns with the point cell, MCLMC 258). The argument above
+//! holds with `k_lo = k_hi`;
 //! [`gamma_p_lg`]'s error stays below 5e-12 up to [`GAMMA_LARGE_SHAPE`]
 //! (`special::tests`), so point cells are made for shapes from `K_MIN` up
 //! to there.
