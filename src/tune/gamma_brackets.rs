@@ -429,6 +429,30 @@ mod tests {
         std::eprintln!("cached {cached}, hit rate away from thresholds {free_hits}/{free_draws}");
     }
 
+    /// The level sets the bound tests sweep: the paper's, resets off, and
+    /// far-tail levels.
+    const LEVEL_SETS: [[f64; 3]; 3] = [[0.98, 1.0 - 0.2 / 3.0, 0.1 / 3.0], [1.0, 0.9, 0.3], [0.5, 0.999, 1e-4]];
+
+    /// Draw `step` at shape `k` (even steps next to a threshold, at relative
+    /// distances 1e-17…1e-3; odd ones from the Gamma), checked against the
+    /// exact rule when `lookup` settles it. Returns (settled, drawn away
+    /// from a threshold).
+    fn check_draw(
+        k: f64,
+        (p, z, live): ([f64; 3], [f64; 3], [bool; 3]),
+        step: u64,
+        unif: &mut impl FnMut() -> f64,
+        lookup: impl FnOnce(f64) -> Option<[bool; 3]>,
+    ) -> (bool, bool) {
+        let at_threshold = step % 2 == 0;
+        let y = draw_y(k, p, z, at_threshold.then_some((step / 2 % 3) as usize), (-17.0, 14.0), unif);
+        let got = lookup(y);
+        if let Some(got) = got {
+            assert_eq!(got, exact(k, y, p, live), "k={k} y={y} p={p:?}");
+        }
+        (got.is_some(), !at_threshold)
+    }
+
     #[test]
     fn large_shape_decisions_equal_the_exact_cdf() {
         // Shapes log-uniform over [GAMMA_LARGE_SHAPE, LARGE_MAX] (and a
@@ -438,29 +462,20 @@ mod tests {
         // one, and nearly every draw away from a threshold must be settled.
         let mut rng = crate::rng::Rng::new(11, 0);
         let mut unif = move || rng.uniform();
-        let levels = [[0.98, 1.0 - 0.2 / 3.0, 0.1 / 3.0], [1.0, 0.9, 0.3], [0.5, 0.999, 1e-4]];
         let (mut settled, mut free_draws, mut free_hits) = (0u64, 0u64, 0u64);
-        for p in levels {
+        for p in LEVEL_SETS {
             let live = [p[0] < 1.0, p[1] < 1.0, p[2] > 0.0];
             let z = p.map(normal_quantile);
             let b = LargeShapeBounds::new(p, z, live);
             assert!(b.usable);
             for step in 0..200_000u64 {
                 let k = libm::pow(10.0, 3.0 + 13.3 * unif());
-                let at_threshold = step % 2 == 0;
-                let y = draw_y(k, p, z, at_threshold.then_some((step / 2 % 3) as usize), (-17.0, 14.0), &mut unif);
-                let want = exact(k, y, p, live);
-                if !at_threshold && k <= LARGE_MAX {
-                    free_draws += 1;
-                }
-                if let Some(got) = b.lookup(k, y) {
-                    assert!(k <= LARGE_MAX, "k={k} beyond LARGE_MAX settled");
-                    assert_eq!(got, want, "k={k} y={y} p={p:?}");
-                    settled += 1;
-                    if !at_threshold {
-                        free_hits += 1;
-                    }
-                }
+                let (hit, free) = check_draw(k, (p, z, live), step, &mut unif, |y| b.lookup(k, y));
+                assert!(!hit || k <= LARGE_MAX, "k={k} beyond LARGE_MAX settled");
+                let counted = free && k <= LARGE_MAX;
+                free_draws += counted as u64;
+                settled += hit as u64;
+                free_hits += (hit && free) as u64;
             }
         }
         assert!(settled > 400_000, "settled only {settled}");
@@ -484,9 +499,8 @@ mod tests {
         // answer for its own shape only.
         let mut rng = crate::rng::Rng::new(5, 0);
         let mut unif = move || rng.uniform();
-        let levels = [[0.98, 1.0 - 0.2 / 3.0, 0.1 / 3.0], [1.0, 0.9, 0.3], [0.5, 0.999, 1e-4]];
         let (mut settled, mut free_draws, mut free_hits) = (0u64, 0u64, 0u64);
-        for p in levels {
+        for p in LEVEL_SETS {
             let live = [p[0] < 1.0, p[1] < 1.0, p[2] > 0.0];
             let z = p.map(normal_quantile);
             for s in 0..60 {
@@ -503,18 +517,14 @@ mod tests {
                     assert_eq!((b.lookup(below, k), b.lookup(above, k)), (None, None));
                 }
                 for step in 0..2_000u64 {
-                    let at_threshold = step % 2 == 0;
-                    let y = draw_y(k, p, z, at_threshold.then_some((step / 2 % 3) as usize), (-17.0, 14.0), &mut unif);
+                    let (hit, free) = check_draw(k, (p, z, live), step, &mut unif, |y| b.lookup(k, y));
                     // Below shape 0.01 most of the mass sits at y ≈ 0, where
                     // the draws and the lower quantiles underflow: misses
                     // there are expected (as for cells), so not counted.
-                    let counted = !at_threshold && k >= 0.01;
+                    let counted = free && k >= 0.01;
                     free_draws += counted as u64;
-                    if let Some(got) = b.lookup(k, y) {
-                        assert_eq!(got, exact(k, y, p, live), "k={k} y={y} p={p:?}");
-                        settled += 1;
-                        free_hits += counted as u64;
-                    }
+                    settled += hit as u64;
+                    free_hits += (hit && counted) as u64;
                 }
             }
         }
