@@ -4,7 +4,7 @@
 //! name followed by the sampler's, as for `smile_mclmc_*` (Rust `smile::Smile`).
 
 use core::ffi::c_void;
-use core::mem::{offset_of, size_of};
+use core::mem::{offset_of, size_of, size_of_val};
 
 use super::common::{self, chain_ffi, copy_in, copy_out, scalar, Chain, ConfigIn, ConfigOut, Kind};
 use super::instance::{max_dim, Sampler};
@@ -14,6 +14,7 @@ use crate::dynamics::Integrator;
 use crate::error::Error;
 use crate::real::Real;
 use crate::samplers::{Divergence, Request, Smile, SmileConfig, SmileMode, SmileProgress, SmileState, SmileStepInfo};
+use crate::tune::TunerLevels;
 
 /// Presets of `smile_smile_config_default_*` (the Rust constructors
 /// `SmileConfig::smile`, `::naive`, `::psmile`).
@@ -48,9 +49,32 @@ pub(crate) struct SmileKind;
 impl<T: Real> Sampler<T> for SmileKind {
     type State = SmileState<T>;
     const MAGIC: u64 = common::magic(b"smSMIL", T::NAME);
+    /// The chain's workspace, then its tuner levels ([`TunerLevels`], plain
+    /// data): kept in the instance so that the tuner's cache outlives each
+    /// call, which rebuilds the chain. Without it every C step took the
+    /// exact Gamma CDF (~65 ns); a checkpoint carries it like the rest.
     fn workspace_len(d: usize) -> Option<usize> {
-        (d <= max_dim::<T>()).then(|| Smile::<T>::workspace_len(d))
+        (d <= max_dim::<T>()).then(|| Smile::<T>::workspace_len(d) + levels_len::<T>())
     }
+}
+
+/// Values of `T` that hold a [`TunerLevels`].
+const fn levels_len<T>() -> usize {
+    size_of::<TunerLevels>().div_ceil(size_of::<T>())
+}
+
+/// The instance workspace split into the chain's and its tuner levels.
+/// The levels sit at a multiple of 32 bytes from the 64-byte-aligned start
+/// (`8d` values of `T`), so the cast is aligned; it is checked anyway, and
+/// any bit pattern is a `TunerLevels` (floats and integers only).
+fn split_levels<T>(ws: &mut [T]) -> Result<(&mut [T], Option<&mut TunerLevels>), Error> {
+    let n = ws.len().checked_sub(levels_len::<T>()).ok_or(Error::BufferLength)?;
+    let (chain, tail) = ws.split_at_mut(n);
+    let p = tail.as_mut_ptr() as *mut TunerLevels;
+    let fits = size_of_val(tail) >= size_of::<TunerLevels>() && p.is_aligned();
+    // SAFETY: in bounds and aligned (checked), borrowed for as long as
+    // `tail`; every bit pattern is a valid `TunerLevels`.
+    Ok((chain, fits.then(|| unsafe { &mut *p })))
 }
 
 /// Generic mirror of `smile_smile_config_*` (same fields, same order).
@@ -128,11 +152,24 @@ impl<'a, T: Real + 'a> Chain<'a, T> for Smile<'a, T> {
     type Config = SmileConfig<T>;
     type Info = SmileStepInfo<T>;
     fn create(cfg: SmileConfig<T>, x0: &[T], ws: &'a mut [T], seed: u64, stream: u64) -> Result<Self, Error> {
-        Smile::new(cfg, x0, ws, seed, stream)
+        let (ws, lv) = split_levels(ws)?;
+        let c = Smile::new(cfg, x0, ws, seed, stream)?;
+        Ok(match lv {
+            Some(lv) => {
+                *lv = TunerLevels::new(&cfg.tuner);
+                c.keep_levels(lv)
+            }
+            None => c,
+        })
     }
     #[inline(always)]
     fn rebuild(st: SmileState<T>, ws: &'a mut [T]) -> Result<Self, Error> {
-        Smile::from_parts(st, ws)
+        let (ws, lv) = split_levels(ws)?;
+        let c = Smile::from_parts(st, ws)?;
+        Ok(match lv {
+            Some(lv) => c.keep_levels(lv),
+            None => c,
+        })
     }
     fn snapshot(&self) -> SmileState<T> {
         self.state()

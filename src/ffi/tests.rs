@@ -351,6 +351,76 @@ fn smile_same_chain_as_rust_api() {
     }
 }
 
+/// A SMILE instance keeps the tuner's cache (`TunerLevels`, after the
+/// workspace) across calls, and it changes no decision: ask/tell through C
+/// against a Rust chain that drops its cache every step, bit for bit. Then
+/// the cache bytes are overwritten (all ones, all zeros): the chain goes on,
+/// still step for step with the Rust one (inconsistent levels are not used).
+#[test]
+fn smile_instance_keeps_the_tuner_cache() {
+    use super::smile_sampler::*;
+    use crate::tune::TunerLevels;
+    use crate::{Smile, SmileConfig};
+    let d = 6;
+    let mut c: smile_smile_config_f64 = unsafe { core::mem::zeroed() };
+    assert_eq!(unsafe { smile_smile_config_default_f64(&mut c, size_of::<smile_smile_config_f64>(), 0, 0.4) }, SMILE_OK);
+    let (mut size, mut align) = (0, 0);
+    assert_eq!(unsafe { smile_smile_memory_size_f64(d, &c, &mut size, &mut align) }, SMILE_OK);
+    let x0: Vec<f64> = (0..d).map(|i| 0.3 + i as f64 * 0.1).collect();
+    let mut m = mem(size);
+    let mut h = ptr::null_mut();
+    assert_eq!(unsafe { smile_smile_init_f64(m.as_mut_ptr() as *mut c_void, size, d, &c, x0.as_ptr(), 8, 1, &mut h) }, SMILE_OK);
+    let mut ws = vec![0.0; Smile::<f64>::workspace_len(d)];
+    let mut r = Smile::new(SmileConfig::smile(0.4), &x0, &mut ws, 8, 1).unwrap();
+    // The levels are the instance's last bytes.
+    let at = size - size_of::<TunerLevels>().div_ceil(8) * 8;
+    let levels = |m: &[Line]| unsafe { ((m.as_ptr() as *const u8).add(at) as *const TunerLevels).read() };
+    let noisy = |step: u64, i: usize, x: f64| -x + 0.3 * (((step * 13 + i as u64 * 7) % 11) as f64 - 5.0) / 5.0;
+    let mut hits_before = 0;
+    for k in 1..=6000u64 {
+        match k {
+            4001 => unsafe { core::ptr::write_bytes((m.as_mut_ptr() as *mut u8).add(at), 0xff, size - at) },
+            5001 => unsafe { core::ptr::write_bytes((m.as_mut_ptr() as *mut u8).add(at), 0, size - at) },
+            _ => {}
+        }
+        let mut p = SMILE_PROGRESS_NEED_EVAL;
+        let mut info: smile_smile_step_info_f64 = unsafe { core::mem::zeroed() };
+        while p != SMILE_PROGRESS_STEP_DONE {
+            let mut q: smile_request_f64 = unsafe { core::mem::zeroed() };
+            assert_eq!(unsafe { smile_smile_ask_f64(h, &mut q) }, SMILE_OK);
+            let mut lp = 0.0;
+            for i in 0..d {
+                let x = unsafe { *q.x.add(i) };
+                unsafe { *q.grad.add(i) = noisy(k, i, x) };
+                lp += -0.5 * x * x + (noisy(k, i, x) + x) * x;
+            }
+            assert_eq!(unsafe { smile_smile_tell_f64(h, lp, &mut p, &mut info) }, SMILE_OK);
+        }
+        r.drop_derived();
+        let want = r
+            .step_with(&mut |x: &[f64], g: &mut [f64]| {
+                let mut lp = 0.0;
+                for i in 0..d {
+                    g[i] = noisy(k, i, x[i]);
+                    lp += -0.5 * x[i] * x[i] + (g[i] + x[i]) * x[i];
+                }
+                lp
+            })
+            .unwrap();
+        assert_eq!(
+            (info.energy_change, info.next_step_size, info.energy_mean, info.reset),
+            (want.energy_change, want.next_step_size, want.energy_mean, want.reset() as u32),
+            "step {k}"
+        );
+        if k == 4000 {
+            hits_before = levels(&m).cache_hits();
+        }
+    }
+    assert!(hits_before > 2000, "the cache answered {hits_before} of 4000 decisions");
+    // Decisions that fired, or the comparison above tested little.
+    assert!(r.step_size() != 0.4 && r.state().resets() > 0);
+}
+
 /// The SGLD family through the C ABI follows the Rust API bit for bit.
 #[test]
 fn sgld_family_same_chain_as_rust_api() {
@@ -528,5 +598,8 @@ fn instance_states_have_no_padding() {
     }
     use super::adapter::AdapterState;
     both!(MclmcState, SmileState, MclmcAdaptState, AdapterState, SgldState, PsgldState, SghmcState, FsgldState);
+    // Kept after a SMILE instance's workspace.
+    use crate::tune::TunerLevels;
+    check("TunerLevels", size_of::<TunerLevels>(), padding_of::<TunerLevels>());
     assert!(bad.is_empty(), "padding in instance states: {bad:#?}");
 }

@@ -444,11 +444,20 @@ impl<T: Real> SmileState<T> {
 pub struct Smile<'a, T: Real> {
     st: SmileState<T>,
     ws: &'a mut [T],
-    /// The tuner's per-configuration constants (built on first use): kept
-    /// between steps but not part of the checkpoint (too large to copy on
-    /// every C call); a chain rebuilt with `from_parts` starts without them
-    /// and decides the same.
-    levels: Option<TunerLevels>,
+    /// The tuner's per-configuration constants and cache (built on first
+    /// use): kept between steps but not part of the state; a chain rebuilt
+    /// with `from_parts` starts without them and decides the same.
+    levels: Levels<'a>,
+}
+
+/// Where a chain keeps its [`TunerLevels`]: in the chain, or in memory
+/// that outlives it (the C ABI's instance, which rebuilds the chain on
+/// every call).
+#[derive(Debug)]
+#[allow(clippy::large_enum_variant)] // no heap to box into; `Own` is the usual case
+enum Levels<'a> {
+    Own(Option<TunerLevels>),
+    Kept(&'a mut TunerLevels),
 }
 
 /// The workspace's vectors with the double buffers resolved.
@@ -606,10 +615,36 @@ fn stage_impl<T: Real, DS: Diag<T>, DK: Diag<T>, DD: Diag<T>>(
 
 /// The tuner's levels for `cfg`, made on a chain's first step or after a
 /// settings change.
-#[cold]
-#[inline(never)]
-fn fresh_levels<'s, T: Real>(slot: &'s mut Option<TunerLevels>, cfg: &GammaTunerConfig<T>) -> &'s mut TunerLevels {
-    slot.insert(TunerLevels::new(cfg))
+#[inline(always)]
+fn levels_for<'s, T: Real>(levels: &'s mut Levels<'_>, cfg: &GammaTunerConfig<T>) -> &'s mut TunerLevels {
+    #[cold]
+    #[inline(never)]
+    fn renew<T: Real>(lv: &mut TunerLevels, cfg: &GammaTunerConfig<T>) {
+        *lv = TunerLevels::new(cfg);
+    }
+    #[cold]
+    #[inline(never)]
+    fn fresh<'s, T: Real>(slot: &'s mut Option<TunerLevels>, cfg: &GammaTunerConfig<T>) -> &'s mut TunerLevels {
+        slot.insert(TunerLevels::new(cfg))
+    }
+    match levels {
+        Levels::Own(slot) => {
+            let lv = match slot {
+                Some(lv) => lv,
+                None => fresh(slot, cfg),
+            };
+            if !lv.matches(cfg) {
+                renew(lv, cfg);
+            }
+            lv
+        }
+        Levels::Kept(lv) => {
+            if !(lv.matches(cfg) && lv.is_consistent()) {
+                renew(lv, cfg);
+            }
+            lv
+        }
+    }
 }
 
 /// [`stage_impl`]'s cleaning reduction when the gradient is stored as
@@ -691,7 +726,7 @@ impl<'a, T: Real> Smile<'a, T> {
         workspace[d..5 * d].fill(T::ZERO);
         // s = 1, σ_g = 1, ḡ = 1: the reference's initial preconditioner state.
         workspace[5 * d..].fill(T::ONE);
-        Ok(Smile { st, ws: workspace, levels: None })
+        Ok(Smile { st, ws: workspace, levels: Levels::Own(None) })
     }
 
     /// Rebuilds a chain from a checkpoint: a state and a workspace holding
@@ -703,7 +738,17 @@ impl<'a, T: Real> Smile<'a, T> {
     #[inline(always)]
     pub fn from_parts(state: SmileState<T>, workspace: &'a mut [T]) -> Result<Self, Error> {
         state.validate(workspace.len())?;
-        Ok(Smile { st: state, ws: workspace, levels: None })
+        Ok(Smile { st: state, ws: workspace, levels: Levels::Own(None) })
+    }
+
+    /// Keeps the tuner's levels in `lv` from now on, which outlives the
+    /// chain (the C ABI keeps them in the instance, after the workspace).
+    /// `lv` is only read until a step needs it; levels for other settings,
+    /// or inconsistent ones ([`TunerLevels::is_consistent`]: any bytes may
+    /// be there), are then replaced. Never changes a decision.
+    pub(crate) fn keep_levels(mut self, lv: &'a mut TunerLevels) -> Self {
+        self.levels = Levels::Kept(lv);
+        self
     }
 
     /// The scalar state (copy it, together with the workspace, to checkpoint).
@@ -833,7 +878,7 @@ impl<'a, T: Real> Smile<'a, T> {
     /// compare a chain that keeps them with one that never has them.
     #[doc(hidden)]
     pub fn drop_derived(&mut self) {
-        self.levels = None;
+        self.levels = Levels::Own(None);
         self.st.has_next = 0;
         self.st.next = [T::ZERO; 2];
     }
@@ -1080,10 +1125,7 @@ impl<'a, T: Real> Smile<'a, T> {
             adaption_strength: st.adaption_strength,
             smoothing_factor: st.smoothing_factor,
         };
-        let lv = match &mut self.levels {
-            Some(lv) if lv.matches(&tcfg) => lv,
-            slot => fresh_levels(slot, &tcfg),
-        };
+        let lv = levels_for(&mut self.levels, &tcfg);
         let (dec, fit) = st.tuner.decide_with(a, &tcfg, !reference, lv);
         // Corrected: a reset step's A enters the averages capped at the reset
         // quantile, so a single huge outlier (e.g. a clipped 1e6 gradient)

@@ -34,8 +34,10 @@
 //! Building a cell costs two Gamma quantiles per live level (~2 µs, about 40
 //! exact evaluations). A build is paid from credit that exact evaluations
 //! earn, so it never adds more than the exact path already costs; builds
-//! that did not pay for themselves raise the price. A sampler rebuilt every
-//! step (the C API) never builds a cell and runs exactly as without cache.
+//! that did not pay for themselves raise the price. A cache made afresh
+//! every step never builds a cell and runs exactly as without cache (the C
+//! ABI rebuilds the chain on every call, so it keeps the cache in the
+//! instance, see [`crate::tune::TunerLevels`]).
 //!
 //! Cells cover shapes up to `K_MAX`; from [`GAMMA_LARGE_SHAPE`] on, where the
 //! CDF is Wilson–Hilferty's and a cell would be far wider than the
@@ -61,9 +63,9 @@ use crate::special::{gamma_lg, gamma_p_lg, gamma_quantile_with, normal_cdf, GAMM
 /// Cells: `k.to_bits() >> CELL_SHIFT` (2 mantissa bits kept: 4 per octave).
 const CELL_SHIFT: u32 = 52 - 2;
 /// Direct-mapped slots, indexed by the low bits of the cell number: two
-/// octaves of shapes at a time, 448 bytes. The table is copied whenever the
-/// sampler struct moves (the C API rebuilds it every call): 896 bytes cost
-/// ~15 ns per call there. Measured on the benchmark chains (d = 100, 1000),
+/// octaves of shapes at a time, 448 bytes (copied whenever a chain that
+/// owns its cache moves: a 896-byte table cost ~15 ns per call when the C
+/// ABI still made the cache afresh on every call). Measured on the benchmark chains (d = 100, 1000),
 /// 4 cells per octave in 8 slots answered 85–94 % of the decisions, 16 per
 /// octave in 8 slots 62–78 % (the shape of a chain whose ε keeps moving
 /// wanders over decades), 8 per octave 77–95 %, 2 per octave 82–89 %.
@@ -81,36 +83,47 @@ const POINT_AFTER: u32 = 8;
 const MAX_PRICE_SHIFT: u32 = 8;
 
 #[derive(Clone, Copy, Debug, PartialEq)]
+#[repr(C)]
 struct Cell {
+    below: [f64; 3],
+    above: [f64; 3],
     /// The cell number, `u32::MAX` when the slot is empty (cell numbers of
     /// finite shapes are below 2¹⁶).
     tag: u32,
-    below: [f64; 3],
-    above: [f64; 3],
+    /// Zero: no padding bytes (see [`GammaBrackets`]).
+    pad: u32,
 }
 
-const EMPTY: Cell = Cell { tag: u32::MAX, below: [0.0; 3], above: [0.0; 3] };
+const EMPTY: Cell = Cell { below: [0.0; 3], above: [0.0; 3], tag: u32::MAX, pad: 0 };
 
-/// See the module documentation. Plain data, cheap to create (no table
-/// until the first build).
+/// See the module documentation.
+///
+/// Plain data of floats and integers only, without padding: every bit
+/// pattern is a value (the C ABI keeps the cache in instance memory, which
+/// the caller owns and may copy, and a checkpoint carries it). Bounds that
+/// were not made here can change decisions (as a changed state can), but
+/// nothing reads out of bounds or overflows.
 #[derive(Clone, Copy, Debug, PartialEq)]
+#[repr(C)]
 pub struct GammaBrackets {
-    /// `None` until the first build, so that creating the cache (once per
-    /// step through the C API) writes a few words, not the table.
-    cells: Option<[Cell; SLOTS]>,
-    /// The point cell: bounds valid at shape `k` only (`Cell::tag` unused).
-    point: Option<(f64, Cell)>,
+    cells: [Cell; SLOTS],
+    /// The point cell: bounds valid at shape `point_k` only (`Cell::tag`
+    /// unused); `point_k` is NaN when there is none.
+    point: Cell,
+    point_k: f64,
     /// The shape of the last exact evaluation (bits), and how many exact
     /// evaluations in a row had it.
     last_k: u64,
-    repeats: u32,
-    /// Exact evaluations earned and not yet spent on builds.
-    credit: u32,
     /// Decisions made from the cache minus the price of the builds so far:
     /// whether the cache has paid for itself.
     balance: i64,
-    /// A build costs `BUILD_PRICE << price_shift` credits.
+    repeats: u32,
+    /// Exact evaluations earned and not yet spent on builds.
+    credit: u32,
+    /// A build costs `BUILD_PRICE << price_shift` credits (read clamped to
+    /// `MAX_PRICE_SHIFT`).
     price_shift: u32,
+    pad: u32,
 }
 
 impl Default for GammaBrackets {
@@ -121,20 +134,30 @@ impl Default for GammaBrackets {
 
 impl GammaBrackets {
     pub fn new() -> Self {
-        GammaBrackets { cells: None, point: None, last_k: f64::NAN.to_bits(), repeats: 0, credit: 0, balance: 0, price_shift: 0 }
+        GammaBrackets {
+            cells: [EMPTY; SLOTS],
+            point: EMPTY,
+            point_k: f64::NAN,
+            last_k: f64::NAN.to_bits(),
+            balance: 0,
+            repeats: 0,
+            credit: 0,
+            price_shift: 0,
+            pad: 0,
+        }
     }
 
     /// `Some(F(y; k) > p_i)` for each level `i` if the cache settles every
     /// live one (dead levels read `false`), else `None`.
     #[inline]
     pub fn lookup(&mut self, k: f64, y: f64) -> Option<[bool; 3]> {
-        let hit = match (cell_of(k), &self.cells) {
-            (Some(tag), Some(cells)) => settle(&cells[tag as usize % SLOTS], tag, y),
-            _ => None,
+        let hit = match cell_of(k) {
+            Some(tag) => settle(&self.cells[tag as usize % SLOTS], tag, y),
+            None => None,
         };
-        let hit = match (hit, &self.point) {
-            (None, Some((pk, c))) if *pk == k => settle(c, c.tag, y),
-            (hit, _) => hit,
+        let hit = match hit {
+            None if self.point_k == k => settle(&self.point, self.point.tag, y),
+            hit => hit,
         };
         if hit.is_some() {
             self.balance = self.balance.saturating_add(1);
@@ -157,25 +180,24 @@ impl GammaBrackets {
         } else {
             (self.last_k, self.repeats) = (k.to_bits(), 1);
         }
-        let price = BUILD_PRICE << self.price_shift;
+        let price = BUILD_PRICE << self.price_shift.min(MAX_PRICE_SHIFT);
         if self.credit < price {
             return;
         }
         // A shape that repeats exactly gets its point cell, also inside a
         // cell whose band keeps catching `y`.
-        if self.repeats >= POINT_AFTER && (K_MIN..GAMMA_LARGE_SHAPE).contains(&k) && self.point.map_or(true, |(pk, _)| pk != k) {
+        if self.repeats >= POINT_AFTER && (K_MIN..GAMMA_LARGE_SHAPE).contains(&k) && self.point_k != k {
             self.pay(price);
-            self.point = Some((k, build(k, k, 0, p, z(), live)));
+            (self.point, self.point_k) = (build(k, k, 0, p, z(), live), k);
             return;
         }
         let Some(tag) = cell_of(k) else { return };
         let slot = tag as usize % SLOTS;
-        let cells = self.cells.get_or_insert([EMPTY; SLOTS]);
-        if cells[slot].tag == tag {
+        if self.cells[slot].tag == tag {
             return; // y fell between the bounds: nothing to build.
         }
         let (lo, hi) = (f64::from_bits((tag as u64) << CELL_SHIFT), f64::from_bits((tag as u64 + 1) << CELL_SHIFT));
-        cells[slot] = build(lo, hi, tag, p, z(), live);
+        self.cells[slot] = build(lo, hi, tag, p, z(), live);
         self.pay(price);
     }
 
@@ -184,7 +206,7 @@ impl GammaBrackets {
     fn pay(&mut self, price: u32) {
         self.credit -= price;
         self.balance = self.balance.saturating_sub(BUILD_PRICE as i64);
-        self.price_shift = if self.balance < 0 { (self.price_shift + 1).min(MAX_PRICE_SHIFT) } else { 0 };
+        self.price_shift = if self.balance < 0 { self.price_shift.saturating_add(1).min(MAX_PRICE_SHIFT) } else { 0 };
     }
 }
 
@@ -212,7 +234,7 @@ fn cell_of(k: f64) -> Option<u32> {
 #[inline(never)]
 fn build(lo: f64, hi: f64, tag: u32, p: [f64; 3], z: [f64; 3], live: [bool; 3]) -> Cell {
     let (lg_lo, lg_hi) = (gamma_lg(lo), gamma_lg(hi));
-    let mut c = Cell { tag, below: [f64::NEG_INFINITY; 3], above: [f64::INFINITY; 3] };
+    let mut c = Cell { below: [f64::NEG_INFINITY; 3], above: [f64::INFINITY; 3], tag, pad: 0 };
     for i in 0..3 {
         if !live[i] {
             c.below[i] = f64::INFINITY;
@@ -264,14 +286,18 @@ fn build(lo: f64, hi: f64, tag: u32, p: [f64; 3], z: [f64; 3], live: [bool; 3]) 
 /// the exact path. `y < y⁻` is the mirror image.
 /// `tests::large_shape_decisions_equal_the_exact_cdf` checks it next to the
 /// thresholds.
+/// Plain data, every bit pattern a value, as [`GammaBrackets`].
 #[derive(Clone, Copy, Debug, PartialEq)]
+#[repr(C)]
 pub struct LargeShapeBounds {
     /// `z_p ± η` per level.
     z_hi: [f64; 3],
     z_lo: [f64; 3],
-    /// Live levels whose check passed (dead levels pass: they read `false`).
-    usable: bool,
-    live: [bool; 3],
+    /// Non-zero when every live level's check passed (dead levels pass:
+    /// they read `false`).
+    usable: u32,
+    /// Non-zero for live levels.
+    live: [u32; 3],
 }
 
 /// `η`, in units of the normal quantile.
@@ -290,14 +316,14 @@ impl LargeShapeBounds {
                 usable &= clear && z[i].is_finite();
             }
         }
-        LargeShapeBounds { z_hi: z.map(|v| v + LARGE_ETA), z_lo: z.map(|v| v - LARGE_ETA), usable, live }
+        LargeShapeBounds { z_hi: z.map(|v| v + LARGE_ETA), z_lo: z.map(|v| v - LARGE_ETA), usable: usable as u32, live: live.map(u32::from) }
     }
 
     /// `Some(F(y; k) > p_i)` for each level when every live one is settled
     /// (dead levels read `false`), else `None`. For `k ≥ GAMMA_LARGE_SHAPE`.
     #[inline]
     pub fn lookup(&self, k: f64, y: f64) -> Option<[bool; 3]> {
-        if !(self.usable && (GAMMA_LARGE_SHAPE..=LARGE_MAX).contains(&k)) {
+        if !(self.usable != 0 && (GAMMA_LARGE_SHAPE..=LARGE_MAX).contains(&k)) {
             return None;
         }
         let inv_s = 1.0 / (3.0 * libm::sqrt(k));
@@ -312,8 +338,9 @@ impl LargeShapeBounds {
             // non-positive `lo` settles nothing below.
             let y_hi = k * (hi * hi * hi) * (1.0 + 1e-14);
             let y_lo = if lo > 0.0 { k * (lo * lo * lo) * (1.0 - 1e-14) } else { 0.0 };
-            above[i] = self.live[i] && y > y_hi;
-            settled &= !self.live[i] || y > y_hi || y < y_lo;
+            let live = self.live[i] != 0;
+            above[i] = live && y > y_hi;
+            settled &= !live || y > y_hi || y < y_lo;
         }
         settled.then_some(above)
     }
@@ -467,7 +494,7 @@ mod tests {
             let live = [p[0] < 1.0, p[1] < 1.0, p[2] > 0.0];
             let z = p.map(normal_quantile);
             let b = LargeShapeBounds::new(p, z, live);
-            assert!(b.usable);
+            assert!(b.usable != 0);
             for step in 0..200_000u64 {
                 let k = libm::pow(10.0, 3.0 + 13.3 * unif());
                 let (hit, free) = check_draw(k, (p, z, live), step, &mut unif, |y| b.lookup(k, y));
@@ -485,7 +512,7 @@ mod tests {
         assert_eq!(b.lookup(GAMMA_LARGE_SHAPE * (1.0 - 1e-15), GAMMA_LARGE_SHAPE), None);
         // Levels too far in a tail for the margin are never settled.
         let p = [1.0 - 1e-15, 0.9, 0.1];
-        assert!(!LargeShapeBounds::new(p, p.map(normal_quantile), [true; 3]).usable);
+        assert_eq!(LargeShapeBounds::new(p, p.map(normal_quantile), [true; 3]).usable, 0);
     }
 
     #[test]
@@ -509,8 +536,7 @@ mod tests {
                 for _ in 0..BUILD_PRICE {
                     b.after_exact(k, p, || z, live);
                 }
-                let (pk, _) = b.point.expect("point cell built");
-                assert_eq!(pk, k);
+                assert_eq!(b.point_k, k, "point cell built");
                 // Only for this shape, bit for bit (no cells at these neighbours).
                 let (below, above) = (f64::from_bits(k.to_bits() - 1), f64::from_bits(k.to_bits() + 1));
                 if cell_of(below).is_none() && cell_of(above).is_none() {
@@ -541,7 +567,7 @@ mod tests {
         for i in 0..10 * BUILD_PRICE {
             b.after_exact(if i % 2 == 0 { 300.0 } else { 301.0 }, p, || z, [true; 3]);
         }
-        assert_eq!(b.point, None);
+        assert!(b.point_k.is_nan());
     }
 
     #[test]

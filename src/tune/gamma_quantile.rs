@@ -100,27 +100,37 @@ impl<T: Real> GammaTunerConfig<T> {
 /// and a cache ([`GammaBrackets`]) that lets most steps of the exact rule skip
 /// the Gamma CDF. None of it changes a decision, so a sampler keeps
 /// it outside its checkpointed state: a rebuilt chain decides the same.
+///
+/// Plain data (floats and integers, no padding), like [`GammaBrackets`]:
+/// the C ABI keeps it in instance memory after the workspace, so that the
+/// cache outlives each call.
 #[derive(Clone, Copy, Debug, PartialEq)]
+#[repr(C)]
 pub struct TunerLevels {
     /// The settings these levels belong to, as `f64` (`ρ`, `a`).
-    key: (f64, f64),
+    key: [f64; 2],
     /// `ρ`, `1 − 2a/3`, `a/3`: reset above the first, shrink above the
     /// second, grow below the third.
     p: [f64; 3],
-    /// Which levels can fire: `ρ < 1`, `1 − 2a/3 < 1`, `a/3 > 0` (the CDF
-    /// is never above 1 or below 0, so the others are constant `false`).
-    live: [bool; 3],
-    /// `z` of the three levels; computed on first use (the exact rule needs
-    /// only `z_ρ`, on a reset, until it builds a bracket).
-    z: Option<[f64; 3]>,
+    /// `z` of the three levels, valid when `has_z != 0`; computed on first
+    /// use (the exact rule needs only `z_ρ`, on a reset, until it builds a
+    /// bracket).
+    z: [f64; 3],
     /// `(k, Q_ρ(k))` of the last exact reset quantile; `k` is NaN when empty.
-    memo: (f64, f64),
+    memo: [f64; 2],
     /// Lets most steps of the exact rule skip the CDF.
     brackets: GammaBrackets,
-    /// The same at shapes `≥ GAMMA_LARGE_SHAPE`, made after
-    /// `LARGE_BUILD_AFTER` exact evaluations there (`large_exact` counts
-    /// them), so that levels rebuilt every step (the C API) never pay for it.
-    large: Option<LargeShapeBounds>,
+    /// The same at shapes `≥ GAMMA_LARGE_SHAPE`, valid when `has_large != 0`,
+    /// made after `LARGE_BUILD_AFTER` exact evaluations there
+    /// (`large_exact` counts them), so that levels made afresh every step
+    /// never pay for it.
+    large: LargeShapeBounds,
+    /// Which levels can fire (non-zero): `ρ < 1`, `1 − 2a/3 < 1`, `a/3 > 0`
+    /// (the CDF is never above 1 or below 0, so the others are constant
+    /// `false`).
+    live: [u32; 3],
+    has_z: u32,
+    has_large: u32,
     large_exact: u32,
 }
 
@@ -133,28 +143,53 @@ impl TunerLevels {
     pub fn new<T: Real>(cfg: &GammaTunerConfig<T>) -> Self {
         let rho = cfg.reset_prob.to_f64();
         let ap = cfg.adaption_prob.to_f64();
-        // The reference's spelling of the two tail levels.
-        let p = [rho, 1.0 - 2.0 * ap / 3.0, ap / 3.0];
+        let p = levels_of(rho, ap);
         TunerLevels {
-            key: (rho, ap),
+            key: [rho, ap],
             p,
-            live: [p[0] < 1.0, p[1] < 1.0, p[2] > 0.0],
-            z: None,
-            memo: (f64::NAN, 0.0),
+            z: [0.0; 3],
+            memo: [f64::NAN, 0.0],
             brackets: GammaBrackets::new(),
-            large: None,
+            large: LargeShapeBounds::new(p, [0.0; 3], [false; 3]),
+            live: live_of(p).map(u32::from),
+            has_z: 0,
+            has_large: 0,
             large_exact: 0,
         }
     }
 
     /// Whether these are the levels of `cfg` (settings can change between steps).
     pub fn matches<T: Real>(&self, cfg: &GammaTunerConfig<T>) -> bool {
-        self.key == (cfg.reset_prob.to_f64(), cfg.adaption_prob.to_f64())
+        self.key == [cfg.reset_prob.to_f64(), cfg.adaption_prob.to_f64()]
+    }
+
+    /// Whether the levels and flags are those their key gives (levels read
+    /// from memory the crate does not own, e.g. a C instance, are used only
+    /// then; the cached bounds cannot be checked this cheaply).
+    pub(crate) fn is_consistent(&self) -> bool {
+        let [rho, ap] = self.key;
+        let p = levels_of(rho, ap);
+        let live = live_of(p);
+        // Element by element: array compares went through the stack.
+        let same = |i: usize| self.p[i].to_bits() == p[i].to_bits() && self.live[i] == live[i] as u32;
+        same(0) && same(1) && same(2) && self.has_z <= 1 && self.has_large <= 1
+    }
+
+    /// Decisions the bracket cache answered (minus builds times their price).
+    #[cfg(test)]
+    pub(crate) fn cache_hits(&self) -> i64 {
+        self.brackets.balance()
+    }
+
+    fn live(&self) -> [bool; 3] {
+        self.live.map(|v| v != 0)
     }
 
     fn z(&mut self) -> [f64; 3] {
-        let p = self.p;
-        *self.z.get_or_insert_with(|| p.map(normal_quantile))
+        if self.has_z == 0 {
+            (self.z, self.has_z) = (self.p.map(normal_quantile), 1);
+        }
+        self.z
     }
 
     /// [`GammaTuner::exact_quantile`]`(ρ)` from the fit of a step's
@@ -163,12 +198,12 @@ impl TunerLevels {
     pub fn reset_quantile(&mut self, fit: Fit) -> f64 {
         // Bitwise equality: the memo must return exactly what a fresh
         // evaluation would (NaN never matches, so an empty memo misses).
-        let q = if self.memo.0 == fit.k {
-            self.memo.1
+        let q = if self.memo[0] == fit.k {
+            self.memo[1]
         } else {
             let z = self.z()[0];
             let q = gamma_quantile_with(fit.k, self.p[0], z, gamma_lg(fit.k));
-            self.memo = (fit.k, q);
+            self.memo = [fit.k, q];
             q
         };
         fit.theta * q
@@ -179,11 +214,8 @@ impl TunerLevels {
     /// when it settles all live levels, else from [`gamma_p_lg`].
     #[inline]
     fn place(&mut self, k: f64, y: f64) -> [bool; 3] {
-        let live = self.live;
-        let cached = match &self.large {
-            Some(b) if k >= GAMMA_LARGE_SHAPE => b.lookup(k, y),
-            _ => self.brackets.lookup(k, y),
-        };
+        let live = self.live();
+        let cached = if self.has_large != 0 && k >= GAMMA_LARGE_SHAPE { self.large.lookup(k, y) } else { self.brackets.lookup(k, y) };
         if let Some(above) = cached {
             // grow is `F < a/3`, the other side of its level (the bounds
             // never answer for `F` at the level itself).
@@ -196,21 +228,37 @@ impl TunerLevels {
     /// cached path is a few comparisons, this one a CDF evaluation).
     #[inline(never)]
     fn place_exact(&mut self, k: f64, y: f64) -> [bool; 3] {
-        let live = self.live;
+        let live = self.live();
         let f = gamma_p_lg(k, y, gamma_lg(k));
         if k >= GAMMA_LARGE_SHAPE {
-            if self.large.is_none() {
-                self.large_exact += 1;
+            if self.has_large == 0 {
+                self.large_exact = self.large_exact.saturating_add(1);
                 if self.large_exact >= LARGE_BUILD_AFTER {
-                    self.large = Some(LargeShapeBounds::new(self.p, self.z(), live));
+                    (self.large, self.has_large) = (LargeShapeBounds::new(self.p, self.z(), live), 1);
                 }
             }
             return [live[0] && f > self.p[0], live[1] && f > self.p[1], live[2] && f < self.p[2]];
         }
-        let (p, zs) = (self.p, &mut self.z);
-        self.brackets.after_exact(k, p, || *zs.get_or_insert_with(|| p.map(normal_quantile)), live);
+        let (p, zs, has_z) = (self.p, &mut self.z, &mut self.has_z);
+        let z = || {
+            if *has_z == 0 {
+                (*zs, *has_z) = (p.map(normal_quantile), 1);
+            }
+            *zs
+        };
+        self.brackets.after_exact(k, p, z, live);
         [live[0] && f > p[0], live[1] && f > p[1], live[2] && f < p[2]]
     }
+}
+
+/// `ρ`, `1 − 2a/3`, `a/3` (the reference's spelling of the two tail levels).
+fn levels_of(rho: f64, ap: f64) -> [f64; 3] {
+    [rho, 1.0 - 2.0 * ap / 3.0, ap / 3.0]
+}
+
+/// Which of the levels `p` can fire.
+fn live_of(p: [f64; 3]) -> [bool; 3] {
+    [p[0] < 1.0, p[1] < 1.0, p[2] > 0.0]
 }
 
 /// The Gamma fit a decision used (shape `k`, scale `θ`), passed on to
@@ -506,7 +554,8 @@ mod tests {
                 &mut rng,
                 |step, eps, xi| eps * eps * (1.0 + [1e-2, 1e-3, 1e-4, 1e-6][(step / 25_000) as usize] * xi),
                 |d, fit, lv, a| {
-                    if let (Some(f), Some(b)) = (fit, lv.large) {
+                    if let (Some(f), true) = (fit, lv.has_large != 0) {
+                        let b = lv.large;
                         if f.k >= GAMMA_LARGE_SHAPE {
                             large += 1;
                             settled += b.lookup(f.k, a / f.theta).is_some() as u32;
