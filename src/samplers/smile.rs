@@ -651,7 +651,7 @@ fn levels_for<'s, T: Real>(levels: &'s mut Levels<'_>, cfg: &GammaTunerConfig<T>
 /// given, where it runs only for an entry that is non-finite or near the
 /// clip: out of line, because inlined into SMILE's step its code made every
 /// step slower, run or not (f32, d = 10: 222 against 210 ns per step; with
-/// pSMILE's variants in their own functions, 202). The same holds for the
+/// pSMILE's variants in their own functions, 203–209). The same holds for the
 /// other rare or pSMILE-only parts of a step below (resets, the
 /// preconditioner update, the tuner's first-step setup).
 #[cold]

@@ -175,9 +175,10 @@ impl TunerLevels {
         same(0) && same(1) && same(2) && self.has_z <= 1 && self.has_large <= 1
     }
 
-    /// Decisions the bracket cache answered (minus builds times their price).
+    /// Decisions the bracket cache answered minus builds times their price
+    /// (a lower bound on the answers).
     #[cfg(test)]
-    pub(crate) fn cache_hits(&self) -> i64 {
+    pub(crate) fn cache_balance(&self) -> i64 {
         self.brackets.balance()
     }
 
