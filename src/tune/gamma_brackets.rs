@@ -81,6 +81,43 @@ const BUILD_PRICE: u32 = 48;
 /// Exact evaluations in a row at one shape before its point cell is built.
 const POINT_AFTER: u32 = 8;
 const MAX_PRICE_SHIFT: u32 = 8;
+/// Version of the stored bounds (1: widened for `A` units).
+const BOUNDS_FORMAT: u32 = 1;
+
+/// Stored bounds are widened by this relative margin and kept within
+/// `[BOUND_MIN, BOUND_MAX]` (or `±∞`), so that a caller that knows the
+/// scale `θ` before `A` can compare `A` with `θ·bound` instead of `A/θ`
+/// with the bound and get the same answer ([`crate::tune::TunerLevels`]
+/// has the proof). Widening only makes a bound more conservative: the
+/// argument above holds as it is.
+const BOUND_MARGIN: f64 = 1e-14;
+const BOUND_MIN: f64 = 1e-260;
+const BOUND_MAX: f64 = 1e260;
+
+/// An `above` bound (`y > above ⇒ F > p`) widened: larger, or `+∞`.
+#[inline]
+pub(crate) fn widen_above(y: f64) -> f64 {
+    let w = y * (1.0 + BOUND_MARGIN);
+    if w <= BOUND_MAX {
+        w.max(BOUND_MIN)
+    } else {
+        f64::INFINITY // also NaN
+    }
+}
+
+/// A `below` bound (`y < below ⇒ F < p`) widened: smaller, or `−∞`; `+∞`
+/// (a dead level: always below) stays.
+#[inline]
+pub(crate) fn widen_below(y: f64) -> f64 {
+    let w = y * (1.0 - BOUND_MARGIN);
+    if w == f64::INFINITY {
+        w
+    } else if w >= BOUND_MIN {
+        w.min(BOUND_MAX)
+    } else {
+        f64::NEG_INFINITY // also NaN
+    }
+}
 
 #[derive(Clone, Copy, Debug, PartialEq)]
 #[repr(C)]
@@ -123,7 +160,9 @@ pub struct GammaBrackets {
     /// A build costs `BUILD_PRICE << price_shift` credits (read clamped to
     /// `MAX_PRICE_SHIFT`).
     price_shift: u32,
-    pad: u32,
+    /// `BOUNDS_FORMAT`: bounds made by an older version (kept in a C
+    /// instance or a checkpoint) lack the widening and are not used.
+    format: u32,
 }
 
 impl Default for GammaBrackets {
@@ -143,7 +182,7 @@ impl GammaBrackets {
             repeats: 0,
             credit: 0,
             price_shift: 0,
-            pad: 0,
+            format: BOUNDS_FORMAT,
         }
     }
 
@@ -163,6 +202,38 @@ impl GammaBrackets {
             self.balance = self.balance.saturating_add(1);
         }
         hit
+    }
+
+    /// The bounds `(above, below)` per level that [`lookup`](Self::lookup)
+    /// would try first for shape `k` (`k`'s cell if built, else the point
+    /// cell if it is `k`'s), without a `y`: a caller that knows `k` before
+    /// `y` can compare in its own units ([`crate::tune::TunerLevels`]). A
+    /// decision settled from them is booked with [`count_hit`](Self::count_hit).
+    #[inline]
+    pub fn bounds(&self, k: f64) -> Option<([f64; 3], [f64; 3])> {
+        if self.format != BOUNDS_FORMAT {
+            return None;
+        }
+        match cell_of(k) {
+            Some(tag) if self.cells[tag as usize % SLOTS].tag == tag => {
+                let c = &self.cells[tag as usize % SLOTS];
+                Some((c.above, c.below))
+            }
+            _ if self.point_k == k => Some((self.point.above, self.point.below)),
+            _ => None,
+        }
+    }
+
+    /// Whether the stored bounds are of this version's format.
+    #[inline]
+    pub fn format_ok(&self) -> bool {
+        self.format == BOUNDS_FORMAT
+    }
+
+    /// Books a decision settled from [`bounds`](Self::bounds).
+    #[inline]
+    pub fn count_hit(&mut self) {
+        self.balance = self.balance.saturating_add(1);
     }
 
     /// Decisions answered minus builds times their price (for tests).
@@ -262,6 +333,7 @@ fn build(lo: f64, hi: f64, tag: u32, p: [f64; 3], z: [f64; 3], live: [bool; 3]) 
             }
         }
     }
+    (c.above, c.below) = (c.above.map(widen_above), c.below.map(widen_below));
     c
 }
 
@@ -323,26 +395,36 @@ impl LargeShapeBounds {
     /// (dead levels read `false`), else `None`. For `k ≥ GAMMA_LARGE_SHAPE`.
     #[inline]
     pub fn lookup(&self, k: f64, y: f64) -> Option<[bool; 3]> {
+        let (y_hi, y_lo) = self.bounds(k)?;
+        let above = [y > y_hi[0], y > y_hi[1], y > y_hi[2]];
+        let settled = (0..3).all(|i| above[i] || y < y_lo[i]);
+        settled.then_some(above)
+    }
+
+    /// This step's bounds `(above, below)` per level at shape `k`, as a
+    /// [`GammaBrackets`] cell stores them (widened; a dead level reads `+∞`
+    /// for both: always below, never above), if `k` is in range.
+    #[inline]
+    pub fn bounds(&self, k: f64) -> Option<([f64; 3], [f64; 3])> {
         if !(self.usable != 0 && (GAMMA_LARGE_SHAPE..=LARGE_MAX).contains(&k)) {
             return None;
         }
         let inv_s = 1.0 / (3.0 * libm::sqrt(k));
         let c = 1.0 - 1.0 / (9.0 * k);
-        let mut above = [false; 3];
-        let mut settled = true;
+        let (mut y_hi, mut y_lo) = ([f64::INFINITY; 3], [f64::INFINITY; 3]);
         #[allow(clippy::needless_range_loop)] // four arrays indexed alike
         for i in 0..3 {
+            if self.live[i] == 0 {
+                continue;
+            }
             let hi = c + self.z_hi[i] * inv_s;
             let lo = c + self.z_lo[i] * inv_s;
             // `lo > 0` always here (z ≥ −38 > −3√k·c); checked anyway: a
             // non-positive `lo` settles nothing below.
-            let y_hi = k * (hi * hi * hi) * (1.0 + 1e-14);
-            let y_lo = if lo > 0.0 { k * (lo * lo * lo) * (1.0 - 1e-14) } else { 0.0 };
-            let live = self.live[i] != 0;
-            above[i] = live && y > y_hi;
-            settled &= !live || y > y_hi || y < y_lo;
+            y_hi[i] = widen_above(k * (hi * hi * hi) * (1.0 + 1e-14));
+            y_lo[i] = if lo > 0.0 { widen_below(k * (lo * lo * lo) * (1.0 - 1e-14)) } else { f64::NEG_INFINITY };
         }
-        settled.then_some(above)
+        Some((y_hi, y_lo))
     }
 }
 

@@ -172,7 +172,7 @@ impl TunerLevels {
         let live = live_of(p);
         // Element by element: array compares went through the stack.
         let same = |i: usize| self.p[i].to_bits() == p[i].to_bits() && self.live[i] == live[i] as u32;
-        same(0) && same(1) && same(2) && self.has_z <= 1 && self.has_large <= 1
+        same(0) && same(1) && same(2) && self.has_z <= 1 && self.has_large <= 1 && self.brackets.format_ok()
     }
 
     /// Decisions the bracket cache answered minus builds times their price
@@ -225,6 +225,27 @@ impl TunerLevels {
         self.place_exact(k, y)
     }
 
+    /// The cached bounds for shape `k` in units of `A`, made before `A` is
+    /// known (see [`Prepared`]); `None` if nothing is cached for `k`.
+    ///
+    /// Why `A > θ·B` gives `fl(A/θ) > y` for a bound `y` stored widened as
+    /// `B ≥ y(1 + 10⁻¹⁴)(1 − 2u)` (`u = 2⁻⁵³`, [`gamma_brackets`]): with
+    /// `θ` in `[10⁻²⁰, 10²⁰]` and `B` in `[10⁻²⁶⁰, 10²⁶⁰]` the product is a
+    /// normal number, `fl(θB) ≥ θy(1 + 10⁻¹⁴)(1 − 2u)(1 − u)`, and rounding
+    /// `A/θ` to nearest loses at most one more `(1 − u)`: `fl(A/θ) > y`. The
+    /// mirror image holds for `A < θ·B` and the `below` bounds, and `±∞`
+    /// (dead or unsettled levels) stays `±∞`.
+    ///
+    /// [`gamma_brackets`]: crate::tune::gamma_brackets
+    #[inline]
+    fn bounds_in_a(&self, k: f64, theta: f64) -> Option<([f64; 3], [f64; 3])> {
+        if !(THETA_MIN..=THETA_MAX).contains(&theta) {
+            return None;
+        }
+        let (above, below) = if self.has_large != 0 && k >= GAMMA_LARGE_SHAPE { self.large.bounds(k)? } else { self.brackets.bounds(k)? };
+        Some((above.map(|y| theta * y), below.map(|y| theta * y)))
+    }
+
     /// [`place`](Self::place) without the cache (kept out of line: the
     /// cached path is a few comparisons, this one a CDF evaluation).
     #[inline(never)]
@@ -252,6 +273,11 @@ impl TunerLevels {
     }
 }
 
+/// Scales `θ` for which cached bounds are compared in `A` units (the
+/// clips make `θ = s_E²/m` lie in `[10⁻¹⁸, 10²⁰]`).
+const THETA_MIN: f64 = 1e-20;
+const THETA_MAX: f64 = 1e20;
+
 /// `ρ`, `1 − 2a/3`, `a/3` (the reference's spelling of the two tail levels).
 fn levels_of(rho: f64, ap: f64) -> [f64; 3] {
     [rho, 1.0 - 2.0 * ap / 3.0, ap / 3.0]
@@ -268,6 +294,24 @@ fn live_of(p: [f64; 3]) -> [bool; 3] {
 pub struct Fit {
     pub k: f64,
     pub theta: f64,
+}
+
+/// A decision's work that does not need the step's `A`
+/// ([`GammaTuner::prepare`]), so that a sampler can do it before `A`'s
+/// last logarithm: the fit, and the cache's bounds converted to `A`
+/// units, which leave a few comparisons for [`GammaTuner::finish`] on most
+/// steps (the division `A/θ` and the cache lookup only when they do not
+/// settle). Valid for the levels and averages it was made from, until
+/// either changes.
+#[derive(Clone, Copy, Debug)]
+pub enum Prepared {
+    /// Burn-in, or a configuration that decides nothing.
+    Idle,
+    /// The reference rule's three Wilson–Hilferty quantiles.
+    Reference([f64; 3]),
+    /// The exact rule: the fit, and the bounds `(above, below)` in `A`
+    /// units per level if the cache has them.
+    Exact(Fit, Option<([f64; 3], [f64; 3])>),
 }
 
 /// What the tuner concluded about one step's `A`.
@@ -360,23 +404,58 @@ impl<T: Real> GammaTuner<T> {
     /// (reference rule) per step. Also returns the exact rule's fit, which
     /// [`TunerLevels::reset_quantile`] reuses.
     pub fn decide_with(&self, a: T, cfg: &GammaTunerConfig<T>, exact: bool, lv: &mut TunerLevels) -> (Decision, Option<Fit>) {
-        let mut d = Decision { active: self.t >= DECIDE_FROM, ..Decision::default() };
-        if !d.active || !cfg.decides() {
-            return (d, None);
+        let p = self.prepare(cfg, exact, lv);
+        self.finish(p, a, lv)
+    }
+
+    /// The part of [`decide_with`](Self::decide_with) that does not need
+    /// `A`. It changes nothing but `lv`'s lazily computed constants, so a
+    /// sampler may drop the result (a step that diverges).
+    #[inline]
+    pub fn prepare(&self, cfg: &GammaTunerConfig<T>, exact: bool, lv: &mut TunerLevels) -> Prepared {
+        if self.t < DECIDE_FROM || !cfg.decides() {
+            return Prepared::Idle;
         }
-        let a = a.to_f64();
         if exact {
             let (k, theta) = self.gamma_params(false);
-            [d.reset, d.shrink, d.grow] = lv.place(k, a / theta);
-            (d, Some(Fit { k, theta }))
+            Prepared::Exact(Fit { k, theta }, lv.bounds_in_a(k, theta))
         } else {
             let (k, theta) = self.gamma_params(true);
             let sk = libm::sqrt(k);
-            let [zr, zu, zl] = lv.z();
-            d.reset = a > wh_quantile(k, theta, sk, zr);
-            d.shrink = a > wh_quantile(k, theta, sk, zu);
-            d.grow = a < wh_quantile(k, theta, sk, zl);
-            (d, None)
+            let z = lv.z();
+            Prepared::Reference(z.map(|z| wh_quantile(k, theta, sk, z)))
+        }
+    }
+
+    /// [`decide_with`](Self::decide_with) from `p`, made by
+    /// [`prepare`](Self::prepare) with the same averages and levels.
+    #[inline]
+    pub fn finish(&self, p: Prepared, a: T, lv: &mut TunerLevels) -> (Decision, Option<Fit>) {
+        let mut d = Decision { active: self.t >= DECIDE_FROM, ..Decision::default() };
+        let a = a.to_f64();
+        match p {
+            Prepared::Idle => (d, None),
+            Prepared::Reference([qr, qu, ql]) => {
+                (d.reset, d.shrink, d.grow) = (a > qr, a > qu, a < ql);
+                (d, None)
+            }
+            Prepared::Exact(fit, bounds) => {
+                let settled = bounds.and_then(|(over, under)| {
+                    // As `gamma_brackets::settle`, in `A` units.
+                    let above = [a > over[0], a > over[1], a > over[2]];
+                    let below = [a < under[0], a < under[1], a < under[2]];
+                    ((above[0] | below[0]) & (above[1] | below[1]) & (above[2] | below[2])).then_some(above)
+                });
+                [d.reset, d.shrink, d.grow] = match settled {
+                    Some(above) => {
+                        lv.brackets.count_hit();
+                        let live = lv.live();
+                        [live[0] && above[0], live[1] && above[1], live[2] && !above[2]]
+                    }
+                    None => lv.place(fit.k, a / fit.theta),
+                };
+                (d, Some(fit))
+            }
         }
     }
 
@@ -607,6 +686,78 @@ mod tests {
     }
 
     /// A tuner state with a given mean and spread, past burn-in.
+    #[test]
+    fn bounds_in_a_units_answer_as_in_y_units() {
+        // The lemma of `TunerLevels::bounds_in_a`: for a bound `y` stored
+        // widened as `B` and any θ in range, every `A > fl(θB)` has
+        // `fl(A/θ) > y`, and every `A < fl(θB')` (`B'` a widened `below`)
+        // has `fl(A/θ) < y`. Checked at the first `A` past the threshold,
+        // where the rounding matters, over bounds and scales spread across
+        // the whole range and at its ends. (Without the widening the first
+        // `A` past `θy` often rounds back to `y`.)
+        use crate::tune::gamma_brackets::{widen_above, widen_below};
+        let mut rng = crate::rng::Rng::new(21, 0);
+        let mut log_uniform = |lo: f64, hi: f64| libm::exp(lo + (hi - lo) * rng.uniform());
+        let ends = [1e-260, 1e-259, 1e260 * 0.99, 1e260];
+        let mut checked = 0;
+        for n in 0..400_000 {
+            let y = if n % 100 == 0 { ends[n / 100 % 4] } else { log_uniform(-600.0, 600.0) };
+            let theta = match n % 7 {
+                0 => THETA_MIN,
+                1 => THETA_MAX,
+                _ => log_uniform(-46.0, 46.0),
+            };
+            let (over, under) = (theta * widen_above(y), theta * widen_below(y));
+            if over.is_finite() {
+                let a = f64::from_bits(over.to_bits() + 1);
+                assert!(a / theta > y, "above: y={y:e} theta={theta:e}");
+                checked += 1;
+            }
+            if under > 0.0 && under.is_finite() {
+                let a = f64::from_bits(under.to_bits() - 1);
+                assert!(a / theta < y, "below: y={y:e} theta={theta:e}");
+                checked += 1;
+            }
+        }
+        assert!(checked > 500_000);
+        // Outside the range the bounds settle nothing: `+∞` above, `−∞` below.
+        assert_eq!(widen_above(1e300), f64::INFINITY);
+        assert_eq!(widen_below(1e-300), f64::NEG_INFINITY);
+        assert_eq!(widen_below(f64::INFINITY), f64::INFINITY);
+        assert_eq!(widen_above(f64::NAN), f64::INFINITY);
+        assert_eq!(widen_below(f64::NAN), f64::NEG_INFINITY);
+    }
+
+    #[test]
+    fn prepared_decisions_are_decide_with() {
+        // A chain's levels with built cells: `prepare` + `finish` at A
+        // next to every cached threshold (in A units) decide as the exact
+        // rule with fresh levels.
+        let cfg = GammaTunerConfig::<f64>::paper();
+        let mut rng = crate::rng::Rng::new(22, 0);
+        let mut lv = TunerLevels::new(&cfg);
+        let mut fast = 0;
+        for (m, s) in [(1.0, 0.5), (2.0, 1.0), (1e-3, 2e-3), (5.0, 0.4), (1e4, 3e3), (0.3, 0.05)] {
+            let tu = at(m, s);
+            // Build the cells: exact evaluations until the credit pays.
+            for _ in 0..400 {
+                let a = m * (0.2 + 3.0 * rng.uniform());
+                tu.decide_with(a, &cfg, true, &mut lv);
+            }
+            let Prepared::Exact(fit, Some((over, under))) = tu.prepare(&cfg, true, &mut lv) else { panic!("m={m} s={s}: no cell") };
+            for t in over.into_iter().chain(under).filter(|t| t.is_finite() && *t > 0.0) {
+                for k in -3i64..=3 {
+                    let a = f64::from_bits((t.to_bits() as i64 + k) as u64);
+                    let p = tu.prepare(&cfg, true, &mut lv);
+                    let (d, f) = tu.finish(p, a, &mut lv);
+                    assert_eq!((d, f), (tu.decide(a, &cfg, true), Some(fit)), "m={m} s={s} a={a:e}");
+                    fast += 1;
+                }
+            }
+        }
+        assert!(fast > 100);
+    }
+
     fn at(mean: f64, std: f64) -> GammaTuner<f64> {
         GammaTuner { mean, std, t: 100 }
     }
