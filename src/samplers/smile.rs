@@ -1165,11 +1165,7 @@ impl<'a, T: Real> Smile<'a, T> {
             adaption_strength: st.adaption_strength,
             smoothing_factor: st.smoothing_factor,
         };
-        // The decision's work that does not need A comes first: A waits for
-        // the step's last logarithm, and the next step's ε for the decision
-        // (see `GammaTuner::prepare`).
         let lv = levels_for(&mut self.levels, &tcfg);
-        let prepared = st.tuner.prepare(&tcfg, !reference, lv);
         let dk = st.dk.value(T::from_usize(st.dim as usize - 1));
         let has_old = if reference { st.logp != T::ZERO } else { st.has_logp == 1 };
         let de = if has_old { dk + (st.logp - st.logp_new) } else { dk };
@@ -1177,7 +1173,7 @@ impl<'a, T: Real> Smile<'a, T> {
             return self.diverge();
         }
         let a = de.abs();
-        let (dec, fit) = st.tuner.finish(prepared, a, lv);
+        let (dec, fit) = st.tuner.decide_with(a, &tcfg, !reference, lv);
         // Corrected: a reset step's A enters the averages capped at the reset
         // quantile, so a single huge outlier (e.g. a clipped 1e6 gradient)
         // cannot inflate m and s_E for the thousands of steps their decay takes.

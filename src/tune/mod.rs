@@ -5,5 +5,5 @@ pub mod gamma_quantile;
 pub mod mclmc;
 pub mod noise_precond;
 
-pub use gamma_quantile::{Decision, Fit, GammaTuner, GammaTunerConfig, Prepared, TunerLevels};
+pub use gamma_quantile::{Decision, Fit, GammaTuner, GammaTunerConfig, TunerLevels};
 pub use mclmc::{AdaptPhase, MclmcAdaptConfig, MclmcAdaptState, MclmcAdapter};
