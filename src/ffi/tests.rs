@@ -416,7 +416,9 @@ fn smile_instance_keeps_the_tuner_cache() {
             hits_before = levels(&m).cache_balance();
         }
     }
-    assert!(hits_before > 2000, "the cache's answers minus builds over 4000 decisions: {hits_before}");
+    // Answers minus 48 per build (a cache made afresh every call never
+    // builds and never answers: 0); 1258 with 8 cells per octave.
+    assert!(hits_before > 1000, "the cache's answers minus builds over 4000 decisions: {hits_before}");
     // Decisions that fired, or the comparison above tested little.
     assert!(r.step_size() != 0.4 && r.state().resets() > 0);
 }

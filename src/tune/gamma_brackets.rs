@@ -4,7 +4,7 @@
 //! The rule compares `F(y; k)`, the Gamma(k) CDF at `y = A/θ` as
 //! [`gamma_p_lg`] computes it, with up to three probability levels `p`.
 //! Shapes are grouped in fixed cells: every `k` whose `f64` bits agree above
-//! the lowest `CELL_SHIFT` bits, so 4 cells per octave, each 12–25 % wide,
+//! the lowest `CELL_SHIFT` bits, so 8 cells per octave, each 6–12.5 % wide,
 //! found with a shift instead of a logarithm. For a cell `[k_lo, k_hi)` and
 //! each level the cache stores two bounds on `y`:
 //!
@@ -12,7 +12,7 @@
 //! * `above`: `y > above` implies `F(y; k) > p`.
 //!
 //! A step whose `y` is outside `[below, above]` for every live level is
-//! decided by a few comparisons; the others (~5–10 % of steps at moderate
+//! decided by a few comparisons; the others (~2–5 % of steps at moderate
 //! shapes: the probability mass between the bounds) take the exact path.
 //! The shape drifts slowly (moving averages with weight β), so a chain
 //! revisits the same few cells and builds each once.
@@ -60,16 +60,18 @@
 
 use crate::special::{gamma_lg, gamma_p_lg, gamma_quantile_with, normal_cdf, GAMMA_LARGE_SHAPE};
 
-/// Cells: `k.to_bits() >> CELL_SHIFT` (2 mantissa bits kept: 4 per octave).
-const CELL_SHIFT: u32 = 52 - 2;
+/// Cells: `k.to_bits() >> CELL_SHIFT` (3 mantissa bits kept: 8 per octave).
+const CELL_SHIFT: u32 = 52 - 3;
 /// Direct-mapped slots, indexed by the low bits of the cell number: two
-/// octaves of shapes at a time, 448 bytes (copied whenever a chain that
-/// owns its cache moves: a 896-byte table cost ~15 ns per call when the C
-/// ABI still made the cache afresh on every call). Measured on the benchmark chains (d = 100, 1000),
-/// 4 cells per octave in 8 slots answered 85–94 % of the decisions, 16 per
-/// octave in 8 slots 62–78 % (the shape of a chain whose ε keeps moving
-/// wanders over decades), 8 per octave 77–95 %, 2 per octave 82–89 %.
-const SLOTS: usize = 8;
+/// octaves of shapes at a time, 1152 bytes. Steps the cache did not settle,
+/// on the benchmark chains (SMILE, McLachlan; f32 / f64), 4 cells per
+/// octave in 8 slots → 8 per octave in 16: d = 10, 1.6 / 10.8 % → 1.6 /
+/// 5.1 %; d = 100, 19.1 / 5.5 % → 17.9 / 3.1 %; d = 1000, 5.8 / 6.7 % →
+/// 3.7 / 5.0 %. Small shapes need the narrower cells: the lower quantile
+/// `≈ (pΓ(k + 1))^(1/k)` moves by orders of magnitude across a 25 % cell
+/// at `k ≈ 0.2`. (The f32 chain at d = 100 wanders over four octaves of
+/// shapes; 32 slots settled 96 % of its steps but did not time faster.)
+const SLOTS: usize = 16;
 /// Probability margin of the bounds.
 const MARGIN: f64 = 1e-10;
 /// Shapes outside `[K_MIN, K_MAX]` always take the exact path (a shape of
@@ -119,11 +121,16 @@ pub(crate) fn widen_below(y: f64) -> f64 {
     }
 }
 
+/// Bounds per level, `(above, below)`, in four lanes: the three levels and
+/// a padding lane that reads "below, not above" (`+∞`, `+∞`), so that a
+/// caller compares all of them with one vector operation each.
+pub type Bounds = ([f64; 4], [f64; 4]);
+
 #[derive(Clone, Copy, Debug, PartialEq)]
 #[repr(C)]
 struct Cell {
-    below: [f64; 3],
-    above: [f64; 3],
+    below: [f64; 4],
+    above: [f64; 4],
     /// The cell number, `u32::MAX` when the slot is empty (cell numbers of
     /// finite shapes are below 2¹⁶).
     tag: u32,
@@ -131,7 +138,7 @@ struct Cell {
     pad: u32,
 }
 
-const EMPTY: Cell = Cell { below: [0.0; 3], above: [0.0; 3], tag: u32::MAX, pad: 0 };
+const EMPTY: Cell = Cell { below: [0.0; 4], above: [0.0; 4], tag: u32::MAX, pad: 0 };
 
 /// See the module documentation.
 ///
@@ -210,7 +217,7 @@ impl GammaBrackets {
     /// `y` can compare in its own units ([`crate::tune::TunerLevels`]). A
     /// decision settled from them is booked with [`count_hit`](Self::count_hit).
     #[inline]
-    pub fn bounds(&self, k: f64) -> Option<([f64; 3], [f64; 3])> {
+    pub fn bounds(&self, k: f64) -> Option<Bounds> {
         if self.format != BOUNDS_FORMAT {
             return None;
         }
@@ -305,7 +312,7 @@ fn cell_of(k: f64) -> Option<u32> {
 #[inline(never)]
 fn build(lo: f64, hi: f64, tag: u32, p: [f64; 3], z: [f64; 3], live: [bool; 3]) -> Cell {
     let (lg_lo, lg_hi) = (gamma_lg(lo), gamma_lg(hi));
-    let mut c = Cell { below: [f64::NEG_INFINITY; 3], above: [f64::INFINITY; 3], tag, pad: 0 };
+    let mut c = Cell { below: [f64::NEG_INFINITY, f64::NEG_INFINITY, f64::NEG_INFINITY, f64::INFINITY], above: [f64::INFINITY; 4], tag, pad: 0 };
     for i in 0..3 {
         if !live[i] {
             c.below[i] = f64::INFINITY;
@@ -405,13 +412,13 @@ impl LargeShapeBounds {
     /// [`GammaBrackets`] cell stores them (widened; a dead level reads `+∞`
     /// for both: always below, never above), if `k` is in range.
     #[inline]
-    pub fn bounds(&self, k: f64) -> Option<([f64; 3], [f64; 3])> {
+    pub fn bounds(&self, k: f64) -> Option<Bounds> {
         if !(self.usable != 0 && (GAMMA_LARGE_SHAPE..=LARGE_MAX).contains(&k)) {
             return None;
         }
         let inv_s = 1.0 / (3.0 * libm::sqrt(k));
         let c = 1.0 - 1.0 / (9.0 * k);
-        let (mut y_hi, mut y_lo) = ([f64::INFINITY; 3], [f64::INFINITY; 3]);
+        let (mut y_hi, mut y_lo) = ([f64::INFINITY; 4], [f64::INFINITY; 4]);
         #[allow(clippy::needless_range_loop)] // four arrays indexed alike
         for i in 0..3 {
             if self.live[i] == 0 {
@@ -437,13 +444,13 @@ mod tests {
 
     #[test]
     fn cells_tile_the_shapes() {
-        // Consecutive cell numbers are adjacent intervals, 12–25 % wide.
+        // Consecutive cell numbers are adjacent intervals, 6–12.5 % wide.
         let mut k = K_MIN;
         while k < K_MAX {
             let t = cell_of(k).unwrap();
             let lo = f64::from_bits((t as u64) << CELL_SHIFT);
             let hi = f64::from_bits((t as u64 + 1) << CELL_SHIFT);
-            assert!(lo <= k && k < hi && hi / lo > 1.12 && hi / lo < 1.26, "k={k}: [{lo}, {hi})");
+            assert!(lo <= k && k < hi && hi / lo > 1.066 && hi / lo < 1.126, "k={k}: [{lo}, {hi})");
             if hi <= K_MAX {
                 assert_eq!(cell_of(hi).unwrap(), t + 1);
             }

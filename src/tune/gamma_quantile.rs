@@ -23,6 +23,7 @@ use crate::error::Error;
 use crate::real::Real;
 use crate::special::{gamma_lg, gamma_p_lg, gamma_quantile, gamma_quantile_with, normal_quantile, GAMMA_LARGE_SHAPE};
 use crate::tune::gamma_brackets::{GammaBrackets, LargeShapeBounds};
+use wide::f64x4;
 
 /// Regulariser added to the variance in the moment match (reference value).
 const VAR_EPS: f64 = 1e-6;
@@ -238,12 +239,13 @@ impl TunerLevels {
     ///
     /// [`gamma_brackets`]: crate::tune::gamma_brackets
     #[inline]
-    fn bounds_in_a(&self, k: f64, theta: f64) -> Option<([f64; 3], [f64; 3])> {
+    fn bounds_in_a(&self, k: f64, theta: f64) -> Option<(f64x4, f64x4)> {
         if !(THETA_MIN..=THETA_MAX).contains(&theta) {
             return None;
         }
         let (above, below) = if self.has_large != 0 && k >= GAMMA_LARGE_SHAPE { self.large.bounds(k)? } else { self.brackets.bounds(k)? };
-        Some((above.map(|y| theta * y), below.map(|y| theta * y)))
+        let th = f64x4::splat(theta);
+        Some((th * f64x4::new(above), th * f64x4::new(below)))
     }
 
     /// [`place`](Self::place) without the cache (kept out of line: the
@@ -311,7 +313,7 @@ pub enum Prepared {
     Reference([f64; 3]),
     /// The exact rule: the fit, and the bounds `(above, below)` in `A`
     /// units per level if the cache has them.
-    Exact(Fit, Option<([f64; 3], [f64; 3])>),
+    Exact(Fit, Option<(f64x4, f64x4)>),
 }
 
 /// What the tuner concluded about one step's `A`.
@@ -440,17 +442,19 @@ impl<T: Real> GammaTuner<T> {
                 (d, None)
             }
             Prepared::Exact(fit, bounds) => {
+                // As `gamma_brackets::settle`, in `A` units, all levels at
+                // once (the fourth lane always reads "below").
                 let settled = bounds.and_then(|(over, under)| {
-                    // As `gamma_brackets::settle`, in `A` units.
-                    let above = [a > over[0], a > over[1], a > over[2]];
-                    let below = [a < under[0], a < under[1], a < under[2]];
-                    ((above[0] | below[0]) & (above[1] | below[1]) & (above[2] | below[2])).then_some(above)
+                    let av = f64x4::splat(a);
+                    let above = av.simd_gt(over).to_bitmask();
+                    let below = av.simd_lt(under).to_bitmask();
+                    ((above | below) == 0b1111).then_some(above)
                 });
                 [d.reset, d.shrink, d.grow] = match settled {
                     Some(above) => {
                         lv.brackets.count_hit();
                         let live = lv.live();
-                        [live[0] && above[0], live[1] && above[1], live[2] && !above[2]]
+                        [live[0] && above & 1 != 0, live[1] && above & 2 != 0, live[2] && above & 4 == 0]
                     }
                     None => lv.place(fit.k, a / fit.theta),
                 };
@@ -745,7 +749,7 @@ mod tests {
                 tu.decide_with(a, &cfg, true, &mut lv);
             }
             let Prepared::Exact(fit, Some((over, under))) = tu.prepare(&cfg, true, &mut lv) else { panic!("m={m} s={s}: no cell") };
-            for t in over.into_iter().chain(under).filter(|t| t.is_finite() && *t > 0.0) {
+            for t in over.to_array().into_iter().chain(under.to_array()).filter(|t| t.is_finite() && *t > 0.0) {
                 for k in -3i64..=3 {
                     let a = f64::from_bits((t.to_bits() as i64 + k) as u64);
                     let p = tu.prepare(&cfg, true, &mut lv);
