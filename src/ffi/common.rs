@@ -403,8 +403,10 @@ pub(crate) unsafe fn set_position<K: Kind<T>, T: Real>(h: *mut c_void, x: *const
 /// part of every magic number: an instance or checkpoint made by a smile
 /// with another layout is refused as `NOT_AN_INSTANCE` instead of being
 /// misread. Raise it whenever a state's layout changes. 1: the first
-/// layouts; 2 (2026-11-22): the states without padding.
-pub(crate) const LAYOUT_VERSION: u8 = 2;
+/// layouts; 2 (2026-11-22): the states without padding; 3 (2026-11-23):
+/// the SMILE instance keeps the tuner's cache after its workspace, with
+/// 8 cells per octave and bounds in four lanes.
+pub(crate) const LAYOUT_VERSION: u8 = 3;
 
 /// `u64` magic number of an instance: six tag bytes, the precision's
 /// digits (`"64"` or `"32"`), the last one offset by the layout version
