@@ -124,7 +124,7 @@ pub(crate) fn widen_below(y: f64) -> f64 {
 /// Bounds per level, `(above, below)`, in four lanes: the three levels and
 /// a padding lane that reads "below, not above" (`+∞`, `+∞`), so that a
 /// caller compares all of them with one vector operation each.
-pub type Bounds = ([f64; 4], [f64; 4]);
+pub(crate) type Bounds = ([f64; 4], [f64; 4]);
 
 #[derive(Clone, Copy, Debug, PartialEq)]
 #[repr(C)]
@@ -217,7 +217,7 @@ impl GammaBrackets {
     /// `y` can compare in its own units ([`crate::tune::TunerLevels`]). A
     /// decision settled from them is booked with [`count_hit`](Self::count_hit).
     #[inline]
-    pub fn bounds(&self, k: f64) -> Option<Bounds> {
+    pub(crate) fn bounds(&self, k: f64) -> Option<Bounds> {
         if self.format != BOUNDS_FORMAT {
             return None;
         }
@@ -233,13 +233,13 @@ impl GammaBrackets {
 
     /// Whether the stored bounds are of this version's format.
     #[inline]
-    pub fn format_ok(&self) -> bool {
+    pub(crate) fn format_ok(&self) -> bool {
         self.format == BOUNDS_FORMAT
     }
 
     /// Books a decision settled from [`bounds`](Self::bounds).
     #[inline]
-    pub fn count_hit(&mut self) {
+    pub(crate) fn count_hit(&mut self) {
         self.balance = self.balance.saturating_add(1);
     }
 
@@ -412,7 +412,7 @@ impl LargeShapeBounds {
     /// [`GammaBrackets`] cell stores them (widened; a dead level reads `+∞`
     /// for both: always below, never above), if `k` is in range.
     #[inline]
-    pub fn bounds(&self, k: f64) -> Option<Bounds> {
+    pub(crate) fn bounds(&self, k: f64) -> Option<Bounds> {
         if !(self.usable != 0 && (GAMMA_LARGE_SHAPE..=LARGE_MAX).contains(&k)) {
             return None;
         }
