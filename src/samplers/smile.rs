@@ -755,7 +755,7 @@ impl<'a, T: Real> Smile<'a, T> {
     /// Rebuilds a chain from a checkpoint: a state and a workspace holding
     /// the values they had together. Errors: `BufferLength`, `InvalidState`.
     // Inlined: the C ABI rebuilds the chain on every call, and out of line
-    // the 888-byte `Smile` came back through memory and was copied again
+    // the `Smile` (888 bytes then) came back through memory and was copied again
     // (a C ask/tell loop, f64: 510-605 -> 428-489 ns per step at d = 10,
     // 730-768 -> 640-645 at d = 100).
     #[inline(always)]
@@ -1094,8 +1094,8 @@ impl<'a, T: Real> Smile<'a, T> {
     /// `step_with`, and each move read back with 16- or 64-byte loads what
     /// had just been stored as 8-byte fields. No store can forward such a
     /// load: it waits until those stores retire, i.e. for the step's last
-    /// logarithm and everything after it (d = 10, with the tuner's
-    /// prepared decision: 204.7 → 193 ns in f32, 232 → 215 in f64).
+    /// logarithm and everything after it (d = 10: 204.7 → 193 ns per step
+    /// in f32, 232 → 215 in f64).
     #[inline(always)]
     fn tell_stage(&mut self, logp: T) -> Staged<T> {
         self.st.grad_evals += 1;

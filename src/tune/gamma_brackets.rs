@@ -87,10 +87,9 @@ const MAX_PRICE_SHIFT: u32 = 8;
 const BOUNDS_FORMAT: u32 = 1;
 
 /// Stored bounds are widened by this relative margin and kept within
-/// `[BOUND_MIN, BOUND_MAX]` (or `±∞`), so that a caller that knows the
-/// scale `θ` before `A` can compare `A` with `θ·bound` instead of `A/θ`
-/// with the bound and get the same answer ([`crate::tune::TunerLevels`]
-/// has the proof). Widening only makes a bound more conservative: the
+/// `[BOUND_MIN, BOUND_MAX]` (or `±∞`), so that a caller can compare `A`
+/// with `θ·bound` instead of `A/θ` with the bound and get the same answer
+/// ([`crate::tune::TunerLevels`] has the proof). Widening only makes a bound more conservative: the
 /// argument above holds as it is.
 const BOUND_MARGIN: f64 = 1e-14;
 const BOUND_MIN: f64 = 1e-260;
@@ -213,8 +212,8 @@ impl GammaBrackets {
 
     /// The bounds `(above, below)` per level that [`lookup`](Self::lookup)
     /// would try first for shape `k` (`k`'s cell if built, else the point
-    /// cell if it is `k`'s), without a `y`: a caller that knows `k` before
-    /// `y` can compare in its own units ([`crate::tune::TunerLevels`]). A
+    /// cell if it is `k`'s), without a `y`, for a caller that compares in
+    /// its own units ([`crate::tune::TunerLevels`]). A
     /// decision settled from them is booked with [`count_hit`](Self::count_hit).
     #[inline]
     pub(crate) fn bounds(&self, k: f64) -> Option<Bounds> {
