@@ -43,11 +43,12 @@ test-rust:
 	$(CARGO) fmt --check
 	$(CARGO) test --release
 
-## Formatting and clippy on every target, warnings as errors (not part of `make test`:
+## Formatting, clippy on every target and the docs' links, warnings as errors (not part of `make test`:
 ## each new clippy release brings new lints, and CI installs the newest).
 lint:
 	$(CARGO) fmt --check
 	$(CARGO) clippy --release --all-targets -- -D warnings
+	RUSTDOCFLAGS="-D warnings" $(CARGO) doc --no-deps
 
 test-embedded:
 	$(CARGO) build --release --target $(EMBEDDED_TARGET)

@@ -2,10 +2,10 @@
 //! the SGLD family): one implementation of the entry points every chain has
 //! — size query, init, ask/tell, callback step, save/restore, dimension,
 //! position, log density, counters, get/set config, set position — over the
-//! [`Chain`] trait, plus helpers to read and write versioned config structs
-//! field by field. A sampler module implements [`Kind`] and [`Chain`], and
+//! `Chain` trait, plus helpers to read and write versioned config structs
+//! field by field. A sampler module implements `Kind` and `Chain`, and
 //! invokes `chain_ffi!` once per precision; its own extra entry points
-//! (momentum, preconditioner, …) use [`with`].
+//! (momentum, preconditioner, …) use `with`.
 
 use core::ffi::c_void;
 use core::mem::size_of;

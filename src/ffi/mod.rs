@@ -23,8 +23,8 @@
 //!
 //! Adding a sampler: one file like [`smile_sampler`] or [`sg`] — a
 //! `#[repr(C)]` config mirror with its field-by-field reader and writer, an
-//! [`instance::Sampler`] impl (magic number, workspace length, minimum
-//! dimension), [`common::Kind`] and [`common::Chain`] impls over the Rust
+//! `instance::Sampler` impl (magic number, workspace length, minimum
+//! dimension), `common::Kind` and `common::Chain` impls over the Rust
 //! sampler, and a macro stamping the config struct, the `_default` filler and
 //! the sampler's own accessors, which invokes `common::chain_ffi!` for the
 //! entry points every chain has — plus one invocation per precision. The

@@ -2,7 +2,7 @@
 //! benchmarks (not used by the samplers). Definitions follow
 //! `shared/golden/README.md` exactly. Data are borrowed slices: no allocation.
 //!
-//! Each target implements [`LogDensity`](crate::LogDensity); the dimension is
+//! Each target implements [`LogDensity`]; the dimension is
 //! the length of the `x` it is called with, and slices of the wrong length
 //! give NaN (never a panic).
 
