@@ -226,8 +226,11 @@ impl TunerLevels {
         self.place_exact(k, y)
     }
 
-    /// The cached bounds for shape `k` in units of `A`, which do not need
-    /// `A` (see `Prepared`); `None` if nothing is cached for `k`.
+    /// The cached bounds for shape `k` in units of `A`; `None` if nothing
+    /// is cached for `k`. The step then compares `A` with `θ·B`, all levels
+    /// in one vector compare per side, instead of dividing `A` by `θ` and
+    /// looking the bounds up by `y` (SMILE at d = 10: ~4 ns per step in f32
+    /// and f64, and ~2.5 ns more for the vector form).
     ///
     /// Why `A > θ·B` gives `fl(A/θ) > y` for a bound `y` stored widened as
     /// `B ≥ y(1 + 10⁻¹⁴)(1 − 2u)` (`u = 2⁻⁵³`, [`gamma_brackets`]): with
@@ -296,27 +299,6 @@ fn live_of(p: [f64; 3]) -> [bool; 3] {
 pub struct Fit {
     pub k: f64,
     pub theta: f64,
-}
-
-/// A decision's work that does not need the step's `A`
-/// (`GammaTuner::prepare`): the fit, and the cache's bounds converted to
-/// `A` units, which leave one vector compare per side for
-/// `GammaTuner::finish` on most steps (the division `A/θ` and the lookup
-/// by `y` only when they do not settle). The products `θ·B` do not wait
-/// for `A`, the step's last logarithm; the division and the lookup did
-/// (SMILE at d = 10: ~4 ns per step in f32 and f64, and ~2.5 ns more for
-/// the vector form). Computing this before the logarithm in program order
-/// gained nothing more, so `decide_with` does both parts. Valid for the
-/// levels and averages it was made from, until either changes.
-#[derive(Clone, Copy, Debug)]
-enum Prepared {
-    /// Burn-in, or a configuration that decides nothing.
-    Idle,
-    /// The reference rule's three Wilson–Hilferty quantiles.
-    Reference([f64; 3]),
-    /// The exact rule: the fit, and the bounds `(above, below)` in `A`
-    /// units per level if the cache has them.
-    Exact(Fit, Option<(f64x4, f64x4)>),
 }
 
 /// What the tuner concluded about one step's `A`.
@@ -409,59 +391,38 @@ impl<T: Real> GammaTuner<T> {
     /// (reference rule) per step. Also returns the exact rule's fit, which
     /// [`TunerLevels::reset_quantile`] reuses.
     pub fn decide_with(&self, a: T, cfg: &GammaTunerConfig<T>, exact: bool, lv: &mut TunerLevels) -> (Decision, Option<Fit>) {
-        let p = self.prepare(cfg, exact, lv);
-        self.finish(p, a, lv)
-    }
-
-    /// The part of [`decide_with`](Self::decide_with) that does not need
-    /// `A` (it changes nothing but `lv`'s lazily computed constants).
-    #[inline]
-    fn prepare(&self, cfg: &GammaTunerConfig<T>, exact: bool, lv: &mut TunerLevels) -> Prepared {
-        if self.t < DECIDE_FROM || !cfg.decides() {
-            return Prepared::Idle;
+        let mut d = Decision { active: self.t >= DECIDE_FROM, ..Decision::default() };
+        if !d.active || !cfg.decides() {
+            return (d, None);
         }
+        let a = a.to_f64();
         if exact {
             let (k, theta) = self.gamma_params(false);
-            Prepared::Exact(Fit { k, theta }, lv.bounds_in_a(k, theta))
+            // As `gamma_brackets::settle`, in `A` units, all levels at once
+            // (the fourth lane always reads "below").
+            let settled = lv.bounds_in_a(k, theta).and_then(|(over, under)| {
+                let av = f64x4::splat(a);
+                let above = av.simd_gt(over).to_bitmask();
+                let below = av.simd_lt(under).to_bitmask();
+                ((above | below) == 0b1111).then_some(above)
+            });
+            [d.reset, d.shrink, d.grow] = match settled {
+                Some(above) => {
+                    lv.brackets.count_hit();
+                    let live = lv.live();
+                    [live[0] && above & 1 != 0, live[1] && above & 2 != 0, live[2] && above & 4 == 0]
+                }
+                None => lv.place(k, a / theta),
+            };
+            (d, Some(Fit { k, theta }))
         } else {
             let (k, theta) = self.gamma_params(true);
             let sk = libm::sqrt(k);
-            let z = lv.z();
-            Prepared::Reference(z.map(|z| wh_quantile(k, theta, sk, z)))
-        }
-    }
-
-    /// [`decide_with`](Self::decide_with) from `p`, made by
-    /// [`prepare`](Self::prepare) with the same averages and levels.
-    #[inline]
-    fn finish(&self, p: Prepared, a: T, lv: &mut TunerLevels) -> (Decision, Option<Fit>) {
-        let mut d = Decision { active: self.t >= DECIDE_FROM, ..Decision::default() };
-        let a = a.to_f64();
-        match p {
-            Prepared::Idle => (d, None),
-            Prepared::Reference([qr, qu, ql]) => {
-                (d.reset, d.shrink, d.grow) = (a > qr, a > qu, a < ql);
-                (d, None)
-            }
-            Prepared::Exact(fit, bounds) => {
-                // As `gamma_brackets::settle`, in `A` units, all levels at
-                // once (the fourth lane always reads "below").
-                let settled = bounds.and_then(|(over, under)| {
-                    let av = f64x4::splat(a);
-                    let above = av.simd_gt(over).to_bitmask();
-                    let below = av.simd_lt(under).to_bitmask();
-                    ((above | below) == 0b1111).then_some(above)
-                });
-                [d.reset, d.shrink, d.grow] = match settled {
-                    Some(above) => {
-                        lv.brackets.count_hit();
-                        let live = lv.live();
-                        [live[0] && above & 1 != 0, live[1] && above & 2 != 0, live[2] && above & 4 == 0]
-                    }
-                    None => lv.place(fit.k, a / fit.theta),
-                };
-                (d, Some(fit))
-            }
+            let [zr, zu, zl] = lv.z();
+            d.reset = a > wh_quantile(k, theta, sk, zr);
+            d.shrink = a > wh_quantile(k, theta, sk, zu);
+            d.grow = a < wh_quantile(k, theta, sk, zl);
+            (d, None)
         }
     }
 
@@ -734,10 +695,10 @@ mod tests {
     }
 
     #[test]
-    fn prepared_decisions_are_decide_with() {
-        // A chain's levels with built cells: `prepare` + `finish` at A
-        // next to every cached threshold (in A units) decide as the exact
-        // rule with fresh levels.
+    fn decisions_in_a_units_are_the_exact_rule() {
+        // A chain's levels with built cells: `decide_with` at A next to
+        // every cached threshold (in A units) decides as the exact rule
+        // with fresh levels.
         let cfg = GammaTunerConfig::<f64>::paper();
         let mut rng = crate::rng::Rng::new(22, 0);
         let mut lv = TunerLevels::new(&cfg);
@@ -749,12 +710,13 @@ mod tests {
                 let a = m * (0.2 + 3.0 * rng.uniform());
                 tu.decide_with(a, &cfg, true, &mut lv);
             }
-            let Prepared::Exact(fit, Some((over, under))) = tu.prepare(&cfg, true, &mut lv) else { panic!("m={m} s={s}: no cell") };
+            let (k, theta) = tu.gamma_params(false);
+            let fit = Fit { k, theta };
+            let Some((over, under)) = lv.bounds_in_a(k, theta) else { panic!("m={m} s={s}: no cell") };
             for t in over.to_array().into_iter().chain(under.to_array()).filter(|t| t.is_finite() && *t > 0.0) {
                 for k in -3i64..=3 {
                     let a = f64::from_bits((t.to_bits() as i64 + k) as u64);
-                    let p = tu.prepare(&cfg, true, &mut lv);
-                    let (d, f) = tu.finish(p, a, &mut lv);
+                    let (d, f) = tu.decide_with(a, &cfg, true, &mut lv);
                     assert_eq!((d, f), (tu.decide(a, &cfg, true), Some(fit)), "m={m} s={s} a={a:e}");
                     fast += 1;
                 }
