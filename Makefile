@@ -42,9 +42,11 @@ test: deps
 test-rust:
 	$(CARGO) fmt --check
 	$(CARGO) test --release
+	RUSTDOCFLAGS="-D rustdoc::broken_intra_doc_links -D rustdoc::private_intra_doc_links" $(CARGO) doc --no-deps
 
-## Formatting, clippy on every target and the docs' links, warnings as errors (not part of `make test`:
-## each new clippy release brings new lints, and CI installs the newest).
+## Formatting, clippy on every target and the docs, all warnings as errors (not part of `make test`:
+## each new clippy release brings new lints, and CI installs the newest; `make test` checks only
+## the docs' links).
 lint:
 	$(CARGO) fmt --check
 	$(CARGO) clippy --release --all-targets -- -D warnings
