@@ -42,6 +42,7 @@ test: deps
 test-rust:
 	$(CARGO) fmt --check
 	$(CARGO) test --release
+	$(CARGO) bench --no-run
 	RUSTDOCFLAGS="-D rustdoc::broken_intra_doc_links -D rustdoc::private_intra_doc_links" $(CARGO) doc --no-deps
 
 ## Formatting, clippy on every target and the docs, all warnings as errors (not part of `make test`:
