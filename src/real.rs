@@ -116,6 +116,10 @@ pub trait Real:
 
     fn from_f64(x: f64) -> Self;
     fn to_f64(self) -> f64;
+    /// The bits of the value, zero-extended. Nonnegative values order like
+    /// their bits, so a test on a value read from memory can run as an
+    /// integer compare, off the floating-point units.
+    fn to_bits_u64(self) -> u64;
     fn from_usize(n: usize) -> Self;
     fn sqrt(self) -> Self;
     fn exp(self) -> Self;
@@ -255,6 +259,10 @@ macro_rules! impl_real {
             #[inline(always)]
             fn to_f64(self) -> f64 {
                 self as f64
+            }
+            #[inline(always)]
+            fn to_bits_u64(self) -> u64 {
+                self.to_bits() as u64
             }
             #[inline(always)]
             fn from_usize(n: usize) -> Self {

@@ -351,6 +351,18 @@ fn f32_chain_runs_and_tracks_f64() {
 /// on one chain or on a chain rebuilt from its parts after every step, and
 /// returns the step infos and the final state bytes and workspace.
 fn traced<T: Real>(cfg: SmileConfig<T>, d: usize, sigma: f64, steps: usize, rebuild: bool) -> (Vec<smile::SmileStepInfo<T>>, Vec<u8>, Vec<T>) {
+    traced_switch(cfg, d, sigma, steps, rebuild, None)
+}
+
+/// [`traced`], with the settings changed to `switch.1` before step `switch.0`.
+fn traced_switch<T: Real>(
+    cfg: SmileConfig<T>,
+    d: usize,
+    sigma: f64,
+    steps: usize,
+    rebuild: bool,
+    switch: Option<(usize, SmileConfig<T>)>,
+) -> (Vec<smile::SmileStepInfo<T>>, Vec<u8>, Vec<T>) {
     let mut ws = vec![T::ZERO; Smile::<T>::workspace_len(d)];
     let x: Vec<T> = x0(d).iter().map(|&v| T::from_f64(v)).collect();
     let (mut st, _) = Smile::new(cfg, &x, &mut ws, 3, 1).unwrap().into_parts();
@@ -358,7 +370,12 @@ fn traced<T: Real>(cfg: SmileConfig<T>, d: usize, sigma: f64, steps: usize, rebu
     let mut xi = vec![0.0f64; d];
     let mut infos = Vec::new();
     let mut chain = Smile::from_parts(st, &mut ws).unwrap();
-    for _ in 0..steps {
+    for step in 0..steps {
+        if let Some((at, cfg2)) = switch {
+            if step == at {
+                chain.set_config(cfg2).unwrap();
+            }
+        }
         fill_normals(&mut rng, &mut xi);
         let mut f = |x: &[T], g: &mut [T]| -> T {
             let mut lp = 0.0;
@@ -418,6 +435,29 @@ fn derived_values_kept_between_steps_change_no_bit() {
                 );
             }
         }
+    }
+    check::<f64>();
+    check::<f32>();
+}
+
+/// What a chain derives from its settings (the tuner's levels and cache,
+/// the integrator's coefficients in `T`) follows `set_config`: a chain
+/// that keeps them across a change of levels and integrator must match one
+/// that rebuilds them every step.
+#[test]
+fn derived_values_follow_a_settings_change() {
+    fn check<T: Real>() {
+        let eps = T::from_f64(0.3);
+        let cfg = SmileConfig::smile(eps);
+        let tuner = GammaTunerConfig { reset_prob: T::from_f64(0.9), adaption_prob: T::from_f64(0.3), ..cfg.tuner };
+        let cfg2 = SmileConfig { tuner, integrator: Integrator::Yoshida, ..cfg };
+        let a = traced_switch(cfg, 33, 1.5, 400, false, Some((200, cfg2)));
+        let b = traced_switch(cfg, 33, 1.5, 400, true, Some((200, cfg2)));
+        assert!(a.0 == b.0, "{}: step infos differ", T::NAME);
+        assert!(a.1 == b.1, "{}: states differ", T::NAME);
+        // The change is visible: more resets and moves after it.
+        let moves = |r: core::ops::Range<usize>| a.0[r].iter().filter(|i| i.next_step_size != i.step_size).count();
+        assert!(moves(300..400) > moves(100..200), "{}: the new levels did not act", T::NAME);
     }
     check::<f64>();
     check::<f32>();

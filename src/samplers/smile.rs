@@ -272,12 +272,14 @@ struct StepEnd<T> {
 }
 
 /// Where [`Smile::tell_stage`] left the step.
-enum Staged<T> {
+enum Staged {
     /// Another evaluation is needed.
     More,
-    /// The last stage is done (with the next step's first reduction if the
-    /// last kick made it): the step ends with `finish_step`.
-    Finish(Option<UgGg<T>>),
+    /// The last stage is done: the step ends with `finish_step`. `true` if
+    /// the last kick made the next step's first reduction, which it left in
+    /// `SmileState::next` (not yet valid: `has_next` stays 0 until the step
+    /// is accepted).
+    Finish(bool),
     /// A non-finite value: the step ends with `diverge`.
     Diverge,
 }
@@ -651,14 +653,14 @@ fn levels_for<'s, T: Real>(levels: &'s mut Levels<'_>, cfg: &GammaTunerConfig<T>
         slot.insert(TunerLevels::new(cfg))
     }
     match levels {
+        // The chain's own levels follow its settings: `set_config`, the
+        // only way they change, renews them, so a step need not compare.
         Levels::Own(slot) => {
             let lv = match slot {
                 Some(lv) => lv,
                 None => fresh(slot, cfg),
             };
-            if !lv.matches(cfg) {
-                renew(lv, cfg);
-            }
+            debug_assert!(lv.matches(cfg));
             lv
         }
         Levels::Kept(lv) => {
@@ -891,6 +893,11 @@ impl<'a, T: Real> Smile<'a, T> {
             self.st.uu = norm_sq(&self.ws[4 * d..5 * d]);
         }
         self.st.set_config(&cfg);
+        if let Levels::Own(Some(lv)) = &mut self.levels {
+            if !lv.matches(&cfg.tuner) {
+                *lv = TunerLevels::new(&cfg.tuner);
+            }
+        }
         Ok(())
     }
 
@@ -969,7 +976,8 @@ impl<'a, T: Real> Smile<'a, T> {
 
     /// 1.2.2 form in reference mode and whenever `u = 0`; else 1.7.1's.
     fn form(&self) -> KineticForm {
-        if self.st.reference() || self.st.uu == T::ZERO {
+        // `uu == 0` on the bits (±0 alike), see `Real::to_bits_u64`.
+        if self.st.reference() || self.st.uu.to_bits_u64() << 1 == 0 {
             KineticForm::Legacy
         } else {
             KineticForm::Stable
@@ -1097,7 +1105,7 @@ impl<'a, T: Real> Smile<'a, T> {
     /// logarithm and everything after it (d = 10: 204.7 → 193 ns per step
     /// in f32, 232 → 215 in f64).
     #[inline(always)]
-    fn tell_stage(&mut self, logp: T) -> Staged<T> {
+    fn tell_stage(&mut self, logp: T) -> Staged {
         self.st.grad_evals += 1;
         self.st.logp_new = logp;
         if !logp.is_finite() || !self.st.dk.is_finite() {
@@ -1112,13 +1120,13 @@ impl<'a, T: Real> Smile<'a, T> {
 
     /// pSMILE's [`stage`](Self::stage), out of line: see [`clean_reduce`].
     #[inline(never)]
-    fn stage_scaled<const V: u8>(&mut self) -> Staged<T> {
+    fn stage_scaled<const V: u8>(&mut self) -> Staged {
         self.stage::<V>()
     }
 
     /// The rest of `tell` for the diagonals `V` (see [`begin`](Self::begin)).
     #[inline(always)]
-    fn stage<const V: u8>(&mut self) -> Staged<T> {
+    fn stage<const V: u8>(&mut self) -> Staged {
         let k = self.st.stage;
         let m = self.st.integ().grads_per_step();
         let last = k >= m;
@@ -1143,7 +1151,14 @@ impl<'a, T: Real> Smile<'a, T> {
                 st.dk.add(&out);
                 st.uu = out.uu;
                 if last {
-                    Staged::Finish(next)
+                    // Into the state now, not through `Staged`: moved out of
+                    // the enum, the two values were read back with one load
+                    // wider than either store, which no store can forward,
+                    // so `finish_step` waited for the stores to retire.
+                    if let Some(r) = next {
+                        st.next = [r.ug, r.gg];
+                    }
+                    Staged::Finish(next.is_some())
                 } else {
                     st.stage = k + 1;
                     Staged::More
@@ -1156,7 +1171,7 @@ impl<'a, T: Real> Smile<'a, T> {
     /// `next`: the next step's first reduction if the last kick made it
     /// (kept only if the step is accepted: the stored gradient is then the
     /// one it summed, and `u` is unchanged unless a refresh follows).
-    fn finish_step(&mut self, next: Option<UgGg<T>>) -> StepEnd<T> {
+    fn finish_step(&mut self, next: bool) -> StepEnd<T> {
         let st = &mut self.st;
         let reference = st.reference();
         let tcfg = GammaTunerConfig {
@@ -1173,7 +1188,8 @@ impl<'a, T: Real> Smile<'a, T> {
             return self.diverge();
         }
         let a = de.abs();
-        let (dec, fit) = st.tuner.decide_with(a, &tcfg, !reference, lv);
+        let decides = tcfg.decides();
+        let (dec, fit) = st.tuner.decide_if(a, decides, !reference, lv);
         // Corrected: a reset step's A enters the averages capped at the reset
         // quantile, so a single huge outlier (e.g. a clipped 1e6 gradient)
         // cannot inflate m and s_E for the thousands of steps their decay takes.
@@ -1190,13 +1206,14 @@ impl<'a, T: Real> Smile<'a, T> {
         };
         let eps_used = st.step_size;
         // A tuner that cannot decide anything (SMILE-naive) leaves ε alone,
-        // clip included.
-        if tcfg.decides() {
-            st.step_size = GammaTuner::adapt(dec, eps_used, st.adaption_strength);
-        }
+        // clip included. Most steps leave it alone anyway (a move has
+        // probability `a`, 0.1 by default): as a branch (to a cold function),
+        // the next step starts on the predicted ε instead of waiting for this
+        // step's decision, which comes last (it needs the energy error), and
+        // `step_size_change` costs nothing when ε stays.
+        let change = if decides && dec.active && (dec.shrink || dec.grow || !GammaTuner::<T>::in_range(eps_used)) { move_step_size(st, dec) } else { 0 };
         st.tuner.update(a_ema, st.smoothing_factor);
         let averages = (st.tuner.mean, st.tuner.std);
-        let change = step_change(dec, eps_used, st.step_size);
         if dec.reset {
             self.reset_chain();
         } else {
@@ -1204,7 +1221,7 @@ impl<'a, T: Real> Smile<'a, T> {
             st.gcur ^= 1;
             st.logp = st.logp_new;
             st.has_logp = 1;
-            st.set_next(next);
+            st.has_next = next as u32;
         }
         if self.st.precond == 1 && (reference || !dec.reset) {
             self.precondition();
@@ -1314,6 +1331,16 @@ impl<'a, T: Real> Smile<'a, T> {
             return Ok(self.end_step(end));
         }
     }
+}
+
+/// `ε ← adapt(ε)` for an active step that moves or clips it; returns the
+/// step's `step_size_change`.
+#[cold]
+#[inline(never)]
+fn move_step_size<T: Real>(st: &mut SmileState<T>, dec: Decision) -> i32 {
+    let before = st.step_size;
+    st.step_size = GammaTuner::adapt(dec, before, st.adaption_strength);
+    step_change(dec, before, st.step_size)
 }
 
 fn step_change<T: Real>(d: Decision, before: T, after: T) -> i32 {

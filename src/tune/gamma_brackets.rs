@@ -299,11 +299,22 @@ fn settle(c: &Cell, tag: u32, y: f64) -> Option<[bool; 3]> {
 /// The cell number of shape `k`, if `k` is cached at all.
 #[inline]
 fn cell_of(k: f64) -> Option<u32> {
-    if (K_MIN..=K_MAX).contains(&k) {
+    if within(k, K_MIN, K_MAX) {
         Some((k.to_bits() >> CELL_SHIFT) as u32)
     } else {
         None
     }
+}
+
+/// `(lo..=hi).contains(&x)` for positive finite `lo ≤ hi`, compared as
+/// integers: positive floats order like their bits, and a negative, NaN or
+/// infinite `x` has bits above `hi`'s. The `f64` bits of `k` are needed
+/// for the cell anyway, and integer compares leave the floating-point
+/// units, which bound a SMILE step at small `d`, to the step.
+#[inline(always)]
+pub(crate) fn within(x: f64, lo: f64, hi: f64) -> bool {
+    let b = x.to_bits();
+    b >= lo.to_bits() && b <= hi.to_bits()
 }
 
 /// The bounds of the shapes `[lo, hi]` (a point when `lo = hi`), tagged `tag`.

@@ -22,7 +22,7 @@
 use crate::error::Error;
 use crate::real::Real;
 use crate::special::{gamma_lg, gamma_p_lg, gamma_quantile, gamma_quantile_with, normal_quantile, GAMMA_LARGE_SHAPE};
-use crate::tune::gamma_brackets::{GammaBrackets, LargeShapeBounds};
+use crate::tune::gamma_brackets::{within, GammaBrackets, LargeShapeBounds};
 use wide::f64x4;
 
 /// Regulariser added to the variance in the moment match (reference value).
@@ -126,10 +126,11 @@ pub struct TunerLevels {
     /// (`large_exact` counts them), so that levels made afresh every step
     /// never pay for it.
     large: LargeShapeBounds,
-    /// Which levels can fire (non-zero): `ρ < 1`, `1 − 2a/3 < 1`, `a/3 > 0`
-    /// (the CDF is never above 1 or below 0, so the others are constant
-    /// `false`).
-    live: [u32; 3],
+    /// Which levels can fire, one bit each (reset, shrink, grow): `ρ < 1`,
+    /// `1 − 2a/3 < 1`, `a/3 > 0` (the CDF is never above 1 or below 0, so
+    /// the others are constant `false`). A mask rather than three flags:
+    /// the cached path makes its decision with one `and`.
+    live: u32,
     has_z: u32,
     has_large: u32,
     large_exact: u32,
@@ -152,7 +153,7 @@ impl TunerLevels {
             memo: [f64::NAN, 0.0],
             brackets: GammaBrackets::new(),
             large: LargeShapeBounds::new(p, [0.0; 3], [false; 3]),
-            live: live_of(p).map(u32::from),
+            live: live_bits(live_of(p)),
             has_z: 0,
             has_large: 0,
             large_exact: 0,
@@ -170,10 +171,9 @@ impl TunerLevels {
     pub(crate) fn is_consistent(&self) -> bool {
         let [rho, ap] = self.key;
         let p = levels_of(rho, ap);
-        let live = live_of(p);
         // Element by element: array compares went through the stack.
-        let same = |i: usize| self.p[i].to_bits() == p[i].to_bits() && self.live[i] == live[i] as u32;
-        same(0) && same(1) && same(2) && self.has_z <= 1 && self.has_large <= 1 && self.brackets.format_ok()
+        let same = |i: usize| self.p[i].to_bits() == p[i].to_bits();
+        same(0) && same(1) && same(2) && self.live == live_bits(live_of(p)) && self.has_z <= 1 && self.has_large <= 1 && self.brackets.format_ok()
     }
 
     /// Decisions the bracket cache answered minus builds times their price
@@ -184,7 +184,7 @@ impl TunerLevels {
     }
 
     fn live(&self) -> [bool; 3] {
-        self.live.map(|v| v != 0)
+        [self.live & 1 != 0, self.live & 2 != 0, self.live & 4 != 0]
     }
 
     fn z(&mut self) -> [f64; 3] {
@@ -243,7 +243,7 @@ impl TunerLevels {
     /// [`gamma_brackets`]: crate::tune::gamma_brackets
     #[inline]
     fn bounds_in_a(&self, k: f64, theta: f64) -> Option<(f64x4, f64x4)> {
-        if !(THETA_MIN..=THETA_MAX).contains(&theta) {
+        if !within(theta, THETA_MIN, THETA_MAX) {
             return None;
         }
         let (above, below) = if self.has_large != 0 && k >= GAMMA_LARGE_SHAPE { self.large.bounds(k)? } else { self.brackets.bounds(k)? };
@@ -291,6 +291,11 @@ fn levels_of(rho: f64, ap: f64) -> [f64; 3] {
 /// Which of the levels `p` can fire.
 fn live_of(p: [f64; 3]) -> [bool; 3] {
     [p[0] < 1.0, p[1] < 1.0, p[2] > 0.0]
+}
+
+/// `live` as the bits of [`TunerLevels::live`].
+fn live_bits(live: [bool; 3]) -> u32 {
+    live[0] as u32 | (live[1] as u32) << 1 | (live[2] as u32) << 2
 }
 
 /// The Gamma fit a decision used (shape `k`, scale `θ`), passed on to
@@ -352,7 +357,7 @@ impl<T: Real> GammaTuner<T> {
     pub fn gamma_params(&self, regularise: bool) -> (f64, f64) {
         let m = self.mean.to_f64();
         let s = self.std.to_f64();
-        let v = s * s + if regularise { VAR_EPS } else { 0.0 };
+        let v = if regularise { s * s + VAR_EPS } else { s * s };
         (m * m / v, v / m)
     }
 
@@ -391,8 +396,15 @@ impl<T: Real> GammaTuner<T> {
     /// (reference rule) per step. Also returns the exact rule's fit, which
     /// [`TunerLevels::reset_quantile`] reuses.
     pub fn decide_with(&self, a: T, cfg: &GammaTunerConfig<T>, exact: bool, lv: &mut TunerLevels) -> (Decision, Option<Fit>) {
+        self.decide_if(a, cfg.decides(), exact, lv)
+    }
+
+    /// [`decide_with`](Self::decide_with) given `cfg.decides()`, which a
+    /// sampler needs again for the step size (evaluated once per step).
+    #[inline(always)]
+    pub(crate) fn decide_if(&self, a: T, decides: bool, exact: bool, lv: &mut TunerLevels) -> (Decision, Option<Fit>) {
         let mut d = Decision { active: self.t >= DECIDE_FROM, ..Decision::default() };
-        if !d.active || !cfg.decides() {
+        if !d.active || !decides {
             return (d, None);
         }
         let a = a.to_f64();
@@ -409,8 +421,9 @@ impl<T: Real> GammaTuner<T> {
             [d.reset, d.shrink, d.grow] = match settled {
                 Some(above) => {
                     lv.brackets.count_hit();
-                    let live = lv.live();
-                    [live[0] && above & 1 != 0, live[1] && above & 2 != 0, live[2] && above & 4 == 0]
+                    // grow fires *below* its level.
+                    let fire = (above ^ 0b100) & lv.live;
+                    [fire & 1 != 0, fire & 2 != 0, fire & 4 != 0]
                 }
                 None => lv.place(k, a / theta),
             };
@@ -432,10 +445,12 @@ impl<T: Real> GammaTuner<T> {
         let clip = |v: T, lo: f64, hi: f64| v.max(T::from_f64(lo)).min(T::from_f64(hi));
         let m = if self.t < 3 { a } else { self.mean * (one - smoothing) + smoothing * a };
         let m = clip(m, MEAN_MIN, MEAN_MAX);
-        // The previous spread enters from the second update on.
-        let keep = if self.t != 1 { one } else { T::ZERO };
+        // The previous spread enters from the second update on (the
+        // reference multiplies it by 0 or 1; `s² · 1 = s²` exactly, and
+        // `s²` is finite, so skipping the product changes no bit).
+        let prior = if self.t != 1 { self.std * self.std * (one - smoothing) } else { T::ZERO };
         let dev = a - m;
-        let v = self.std * self.std * keep * (one - smoothing) + smoothing * (dev * dev);
+        let v = prior + smoothing * (dev * dev);
         // 0.5^n underflows to 0 long before n = 2000, in f32 and f64 alike.
         // Bias correction `v / (1 − 0.5^(t−4))`; the divisor is exactly 1
         // outside `5 ≤ t ≤ 2004`, and `v / 1 = v`: skipping the division
@@ -445,6 +460,15 @@ impl<T: Real> GammaTuner<T> {
         self.std = clip(v.sqrt(), STD_MIN, STD_MAX);
         self.mean = m;
         self.t += 1;
+    }
+
+    /// Whether `eps` is within the clip `[1e-8, 10]` of [`adapt`](Self::adapt),
+    /// so that an active step without a move leaves it as it is.
+    pub fn in_range(eps: T) -> bool {
+        // On the bits (see `Real::to_bits_u64`): a negative or NaN `eps`
+        // has bits above the maximum's, as it compares false.
+        let b = eps.to_bits_u64();
+        b >= T::from_f64(STEP_SIZE_MIN).to_bits_u64() && b <= T::from_f64(STEP_SIZE_MAX).to_bits_u64()
     }
 
     /// The step size after `d` (call with the decision of the same step,
