@@ -275,11 +275,10 @@ pub fn time_min(budget: Duration, mut f: impl FnMut()) -> f64 {
 /// speed drifts by 10–20 % within seconds): `(min ns of a, min ns of b,
 /// median over rounds of a's batch time / b's)`. The ratio is what a goal
 /// "a no slower than b" is checked with. A batch spans ~1000 steps at
-/// small d, so that costs paid on a few percent of steps (SMILE's exact
-/// Gamma CDF, 1–5 % of the benchmark's steps, ~0.1 µs each) are averaged
-/// in every batch: with 20 µs batches some held one or two and others
-/// none, and the median ratio of the same two binaries ranged over
-/// 0.97–1.06 (f64, d = 10) from run to run; with 200 µs, 1.053–1.054.
+/// small d, so that costs paid on some steps only (SMILE's mispredicted
+/// step-size moves and exact Gamma CDFs) are averaged in every batch: with
+/// 20 µs batches the median ratio of the same two binaries ranged over
+/// 0.97–1.06 (f64, d = 10) from run to run; with 200 µs, within about ±1 %.
 #[allow(dead_code)] // used by perf_report, not by the criterion bench
 pub fn time_pair(budget: Duration, mut a: impl FnMut(), mut b: impl FnMut()) -> (f64, f64, f64) {
     let once = |f: &mut dyn FnMut()| {
