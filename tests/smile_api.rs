@@ -441,9 +441,9 @@ fn derived_values_kept_between_steps_change_no_bit() {
 }
 
 /// What a chain derives from its settings (the tuner's levels and cache,
-/// the integrator's coefficients in `T`) follows `set_config`: a chain
-/// that keeps them across a change of levels and integrator must match one
-/// that rebuilds them every step.
+/// which a step no longer compares with the settings) follows
+/// `set_config`: a chain that keeps them across a change of levels and
+/// integrator must match one that rebuilds them every step.
 #[test]
 fn derived_values_follow_a_settings_change() {
     fn check<T: Real>() {
