@@ -455,7 +455,7 @@ fn derived_values_follow_a_settings_change() {
         let b = traced_switch(cfg, 33, 1.5, 400, true, Some((200, cfg2)));
         assert!(a.0 == b.0, "{}: step infos differ", T::NAME);
         assert!(a.1 == b.1, "{}: states differ", T::NAME);
-        // The change is visible: more resets and moves after it.
+        // The change is visible: more step-size moves after it.
         let moves = |r: core::ops::Range<usize>| a.0[r].iter().filter(|i| i.next_step_size != i.step_size).count();
         assert!(moves(300..400) > moves(100..200), "{}: the new levels did not act", T::NAME);
     }

@@ -464,7 +464,7 @@ impl<T: Real> GammaTuner<T> {
 
     /// Whether `eps` is within the clip `[1e-8, 10]` of [`adapt`](Self::adapt),
     /// so that an active step without a move leaves it as it is.
-    pub fn in_range(eps: T) -> bool {
+    pub(crate) fn in_range(eps: T) -> bool {
         // On the bits (see `Real::to_bits_u64`): a negative or NaN `eps`
         // has bits above the maximum's, as it compares false.
         let b = eps.to_bits_u64();
