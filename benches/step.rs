@@ -1,6 +1,7 @@
 //! Criterion benchmarks: per-step cost of MCLMC (velocity Verlet and
 //! McLachlan, with and without refresh), SMILE, pSMILE and the SGLD family
-//! on a standard Gaussian with the gradient computed inline, for
+//! on a standard Gaussian with the gradient computed inline (and a
+//! mini-batch-like noise on its log density, `harness::Gauss`), for
 //! d ∈ {10, 100, 1e3, 1e4, 1e5, 1e6}, f32 and f64; the normal generator;
 //! and a triad memory-bandwidth reference at the same sizes.
 //!

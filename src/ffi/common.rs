@@ -405,8 +405,9 @@ pub(crate) unsafe fn set_position<K: Kind<T>, T: Real>(h: *mut c_void, x: *const
 /// misread. Raise it whenever a state's layout changes. 1: the first
 /// layouts; 2 (2026-11-22): the states without padding; 3 (2026-11-23):
 /// the SMILE instance keeps the tuner's cache after its workspace, with
-/// 8 cells per octave and bounds in four lanes.
-pub(crate) const LAYOUT_VERSION: u8 = 3;
+/// 8 cells per octave and bounds in four lanes; 4 (2026-11-23): 32 cache
+/// slots instead of 16.
+pub(crate) const LAYOUT_VERSION: u8 = 4;
 
 /// `u64` magic number of an instance: six tag bytes, the precision's
 /// digits (`"64"` or `"32"`), the last one offset by the layout version

@@ -62,16 +62,24 @@ use crate::special::{gamma_lg, gamma_p_lg, gamma_quantile_with, normal_cdf, GAMM
 
 /// Cells: `k.to_bits() >> CELL_SHIFT` (3 mantissa bits kept: 8 per octave).
 const CELL_SHIFT: u32 = 52 - 3;
-/// Direct-mapped slots, indexed by the low bits of the cell number: two
-/// octaves of shapes at a time, 1152 bytes. Steps the cache did not settle,
-/// on the benchmark chains (SMILE, McLachlan; f32 / f64), 4 cells per
-/// octave in 8 slots → 8 per octave in 16: d = 10, 1.6 / 10.8 % → 1.6 /
-/// 5.1 %; d = 100, 19.1 / 5.5 % → 17.9 / 3.1 %; d = 1000, 5.8 / 6.7 % →
-/// 3.7 / 5.0 %. Small shapes need the narrower cells: the lower quantile
+/// Direct-mapped slots, indexed by the low bits of the cell number: four
+/// octaves of shapes at a time, 2304 bytes. 8 cells per octave rather
+/// than 4: small shapes need the narrower cells (the lower quantile
 /// `≈ (pΓ(k + 1))^(1/k)` moves by orders of magnitude across a 25 % cell
-/// at `k ≈ 0.2`. (The f32 chain at d = 100 wanders over four octaves of
-/// shapes; 32 slots settled 96 % of its steps but did not time faster.)
-const SLOTS: usize = 16;
+/// at `k ≈ 0.2`), which halved the steps left to the exact CDF at d = 10
+/// (f64, an exact-gradient chain). 32 slots rather than 16, for chains
+/// whose shape wanders: with an exact gradient in `f32`, `|ΔE|` sits at
+/// the rounding floor of the log density and the fitted shape spread over
+/// eleven octaves (0.06–144; d = 100): with 16 slots 12.8 % of the steps
+/// found no cell, and SMILE's step against MCLMC without refresh (`perf
+/// pair` median) was 1.026–1.037; with 32, 0.99. A mini-batch chain's
+/// shape stays within two octaves (the benchmark's: 1.2–2.2 % of steps
+/// left to the exact CDF, all inside a cell's band). Tried and dropped:
+/// the bounds stored in `f32` (36-byte cells, 32 slots in the old 1152
+/// bytes), as the conversions cost 4–6 ns per step at d = 10, also with
+/// the current cell kept converted (the shape changes cell on 10–20 % of
+/// steps).
+const SLOTS: usize = 32;
 /// Probability margin of the bounds.
 const MARGIN: f64 = 1e-10;
 /// Shapes outside `[K_MIN, K_MAX]` always take the exact path (a shape of
