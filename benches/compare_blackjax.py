@@ -10,8 +10,8 @@ over the steps, timed after a warm-up call (compile time excluded) with
 command (``cargo run --release --example perf_report -- --only ...``) for
 the same configurations and prints ns/step of both and the speed-up.
 (smile's target adds a mini-batch-like noise to the log density, see
-``benches/harness/mod.rs``; MCLMC's dynamics do not read it, and at the
-d compared here it costs nothing measurable.)
+``benches/harness/mod.rs``; MCLMC's dynamics do not read it, and it costs
+a few ns per step, small against the speed-ups at the d compared here.)
 
 Installs nothing: run it with a Python that has jax and blackjax, e.g.
 ``python3 benches/compare_blackjax.py`` (defaults: f32, McLachlan and

@@ -82,10 +82,10 @@ fn pair_line<T: Real>(d: usize, budget: Duration, only: Option<&str>) {
     // above, the fastest of a few hundred steps of milliseconds, vary by
     // ±5 %: there the pair is the stable check again, with one correction.
     // Two buffers allocated one after the other run at different speeds
-    // (the same chain, alternating: 4–8 % at d = 10⁶ and 10⁷, the first
-    // allocated slower, the pages are the host's), so each chain runs half
-    // the time in each buffer, and the ratio is the geometric mean of the
-    // halves' (0.98–1.015 in twelve runs, against 0.93–1.08 per half).
+    // (two SMILE chains alternating at d = 10⁷: 25.2 against 23.5 ms; the
+    // pages are the host's), so each chain runs half the time in each
+    // buffer, and the ratio is the geometric mean of the halves' (0.98–1.015
+    // in twelve runs at d = 10⁶ and 10⁷, against 0.93–1.08 per half).
     let (la, lb) = (a.workspace_len::<T>(d), b.workspace_len::<T>(d));
     let bytes = (la + lb) * core::mem::size_of::<T>();
     if only.is_some_and(|o| !tag.contains(o)) || (bytes > 16 << 10 && d < 1_000_000) {

@@ -1168,9 +1168,10 @@ impl<'a, T: Real> Smile<'a, T> {
         }
     }
 
-    /// `next`: the next step's first reduction if the last kick made it
-    /// (kept only if the step is accepted: the stored gradient is then the
-    /// one it summed, and `u` is unchanged unless a refresh follows).
+    /// `next`: whether the last kick made the next step's first reduction,
+    /// left in `st.next` (kept only if the step is accepted: the stored
+    /// gradient is then the one it summed, and `u` is unchanged unless a
+    /// refresh follows).
     fn finish_step(&mut self, next: bool) -> StepEnd<T> {
         let st = &mut self.st;
         let reference = st.reference();

@@ -73,7 +73,7 @@ const CELL_SHIFT: u32 = 52 - 3;
 /// eleven octaves (0.06–144; d = 100): with 16 slots 12.8 % of the steps
 /// found no cell, and SMILE's step against MCLMC without refresh (`perf
 /// pair` median) was 1.026–1.037; with 32, 0.99. A mini-batch chain's
-/// shape stays within two octaves (the benchmark's: 1.2–2.2 % of steps
+/// shape stays within a few octaves (the benchmark's, 0.27–2.65: 1.2–2.2 % of steps
 /// left to the exact CDF, all inside a cell's band). Tried and dropped:
 /// the bounds stored in `f32` (36-byte cells, 32 slots in the old 1152
 /// bytes), as the conversions cost 4–6 ns per step at d = 10, also with
